@@ -1,0 +1,54 @@
+# The front door for people and CI alike: every target is one line of intent.
+# `make help` lists them. Python runs from the uv-managed .venv, locked by uv.lock.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+export UV_PYTHON_DOWNLOADS := never
+export DVC_NO_ANALYTICS := 1
+RUN := uv run --frozen
+CLI := $(RUN) calhousing
+
+DATA ?=
+PYTEST_ARGS ?=
+
+.PHONY: help setup demo stop pipeline serve check test test-fast fmt clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+setup: ## Create .venv from uv.lock (Python 3.11 from this machine)
+	uv sync --frozen
+
+demo: setup ## Whole lifecycle locally: MLflow, DVC pipeline, MLServer, sample V2 calls (DATA=path-or-url)
+	$(CLI) local start mlflow
+	$(if $(DATA),CALHOUSING_DATA__SOURCE='$(DATA)' $(RUN) dvc repro --single-item --force ingest,)
+	$(RUN) dvc repro
+	$(CLI) local start serve
+	$(CLI) demo
+
+stop: ## Stop what `make demo` started
+	$(CLI) local stop
+
+pipeline: setup ## Reproduce the DVC pipeline (needs MLflow running: `make demo` starts it)
+	$(RUN) dvc repro
+
+check: setup ## Lint, format check, strict types, import contracts
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+	$(RUN) lint-imports
+
+test: check ## The whole test suite (what CI runs)
+	$(RUN) pytest $(PYTEST_ARGS)
+
+test-fast: setup ## Unit, data and model tests only (no services)
+	$(RUN) pytest -m "not integration" $(PYTEST_ARGS)
+
+fmt: setup ## Format and autofix
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+clean: stop ## Stop services and remove local run state (.run/)
+	rm -rf .run

@@ -1,0 +1,3 @@
+from calhousing.cli import app
+
+app()

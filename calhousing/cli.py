@@ -1,0 +1,155 @@
+"""The one front door: DVC stages, Makefile targets and Kubernetes workloads all call these.
+
+Heavy imports (mlflow takes ~4 s) stay inside the commands so `--help` is instant.
+"""
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from calhousing.errors import CalhousingError
+from calhousing.settings import Settings, load_settings
+
+app = typer.Typer(
+    help="California Housing MLOps: data, training, registry, serving, drift.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+local_app = typer.Typer(help="Run the local stack (MLflow, MLServer) in the background.")
+app.add_typer(local_app, name="local")
+
+F = TypeVar("F", bound=Callable[..., Any])
+ParamsOption = Annotated[
+    Path, typer.Option("--params", envvar="CALHOUSING_PARAMS", help="params.yaml to read.")
+]
+
+
+def _settings(params: Path) -> Settings:
+    return load_settings(params)
+
+
+def user_errors(func: F) -> F:
+    """Print expected failures as one line and exit 1; anything else keeps its traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except CalhousingError as err:
+            typer.secho(f"error: {func.__name__.replace('_', '-')}: {err}", fg="red", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.command()
+@user_errors
+def ingest(
+    params: ParamsOption = Path("params.yaml"),
+    source: Annotated[str | None, typer.Option(help="Override data.source.")] = None,
+) -> None:
+    """Read the raw data from its source, validate it, write data/raw/."""
+    from training.ingest import ingest as run
+
+    settings = _settings(params)
+    if source is not None:
+        settings = settings.model_copy(update={"data": settings.data.model_copy(update={"source": source})})
+    typer.echo(run(settings))
+
+
+@app.command()
+@user_errors
+def prepare(params: ParamsOption = Path("params.yaml")) -> None:
+    """Split the raw data (frozen holdout) and compute the reference profile."""
+    from training.prepare import prepare as run
+
+    typer.echo(run(_settings(params)))
+
+
+@app.command()
+@user_errors
+def train(params: ParamsOption = Path("params.yaml")) -> None:
+    """Fit every model family and log each as an MLflow run."""
+    from training.train import train as run
+
+    typer.echo(run(_settings(params)))
+
+
+@app.command()
+@user_errors
+def evaluate(params: ParamsOption = Path("params.yaml")) -> None:
+    """Score the candidates on validation and holdout; pick the best."""
+    from training.evaluate import evaluate as run
+
+    typer.echo(run(_settings(params)))
+
+
+@app.command()
+@user_errors
+def register(params: ParamsOption = Path("params.yaml")) -> None:
+    """Register the best candidate; promote it only if it beats the champion."""
+    from training.register import register as run
+
+    typer.echo(run(_settings(params)))
+
+
+@app.command()
+@user_errors
+def pipeline(params: ParamsOption = Path("params.yaml")) -> None:
+    """All training stages in one process: what a Kubernetes training Job runs."""
+    from training.pipeline import run_all
+
+    for summary in run_all(_settings(params)):
+        typer.echo(summary)
+
+
+@app.command()
+@user_errors
+def serve(params: ParamsOption = Path("params.yaml")) -> None:
+    """Serve the production model with MLServer: V2 REST, gRPC and metrics (foreground)."""
+    from inference.server import serve as run
+
+    run(_settings(params))
+
+
+@app.command("mlflow-server")
+@user_errors
+def mlflow_server(params: ParamsOption = Path("params.yaml")) -> None:
+    """Run the MLflow tracking server with proxied artifacts (foreground)."""
+    from calhousing.services import exec_mlflow_server
+
+    exec_mlflow_server(_settings(params))
+
+
+@app.command()
+@user_errors
+def demo(params: ParamsOption = Path("params.yaml")) -> None:
+    """Send sample V2 requests over REST and gRPC to the running server and summarise."""
+    from calhousing.demo import run
+
+    typer.echo(run(_settings(params)))
+
+
+@local_app.command("start")
+@user_errors
+def local_start(
+    service: Annotated[str, typer.Argument(help="mlflow or serve")],
+    params: ParamsOption = Path("params.yaml"),
+) -> None:
+    """Start a service in the background and wait until it is ready."""
+    from calhousing.local import start
+
+    typer.echo(start(_settings(params), service))
+
+
+@local_app.command("stop")
+@user_errors
+def local_stop(params: ParamsOption = Path("params.yaml")) -> None:
+    """Stop every service `local start` started."""
+    from calhousing.local import stop_all
+
+    typer.echo(stop_all(_settings(params)))

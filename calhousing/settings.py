@@ -1,0 +1,156 @@
+"""One frozen, typed settings object, fed by params.yaml and the environment.
+
+params.yaml holds what shapes a model (DVC tracks those keys per stage); the environment
+holds where things run (ports, URIs), and overrides any key: `CALHOUSING_<SECTION>__<KEY>`,
+e.g. `CALHOUSING_MLFLOW__TRACKING_URI=http://mlflow:5000`. Nothing else reads os.environ.
+"""
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+Family = Literal["linear", "random_forest", "hist_gradient_boosting"]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DataSettings(Section):
+    source: str = "sklearn"
+    """Where ingest reads: `sklearn` (scikit-learn's fetcher, needs internet), an http(s) URL
+    or a local CSV path with the columns of `calhousing.features`."""
+    raw_path: Path = Path("data/raw/california_housing.csv")
+    prepared_dir: Path = Path("data/prepared")
+    holdout_fraction: float = Field(0.2, gt=0, lt=0.5)
+    """Share of rows in the frozen holdout. A row's split depends only on its own values and
+    `split_salt`, so new data never moves an old row between splits."""
+    validation_fraction: float = Field(0.2, gt=0, lt=0.5)
+    split_salt: str = "calhousing-v1"
+    """Changing the salt re-draws every split: champions and challengers then stop being
+    comparable, so do it only with a new model name."""
+    profile_bins: int = Field(10, ge=2, le=100)
+    """Quantile bins per feature in the reference profile that drift checks compare against."""
+
+
+class LinearParams(Section):
+    alpha: float = Field(1.0, ge=0)
+
+
+class RandomForestParams(Section):
+    n_estimators: int = Field(200, ge=1)
+    max_depth: int | None = Field(None, ge=1)
+    min_samples_leaf: int = Field(1, ge=1)
+    max_features: float = Field(0.5, gt=0, le=1)
+
+
+class HistGradientBoostingParams(Section):
+    max_iter: int = Field(1000, ge=1)
+    learning_rate: float = Field(0.05, gt=0, le=1)
+    max_leaf_nodes: int = Field(63, ge=2)
+    min_samples_leaf: int = Field(20, ge=1)
+    l2_regularization: float = Field(0.0, ge=0)
+    early_stopping: bool = True
+
+
+class TrainSettings(Section):
+    seed: int = 42
+    families: tuple[Family, ...] = ("linear", "random_forest", "hist_gradient_boosting")
+    linear: LinearParams = LinearParams()
+    random_forest: RandomForestParams = RandomForestParams()
+    hist_gradient_boosting: HistGradientBoostingParams = HistGradientBoostingParams()
+    n_jobs: int = Field(-1, ge=-1)
+    """Cores a model may use while fitting (-1: all)."""
+    artifacts_dir: Path = Path("artifacts")
+    """Where stage outputs (candidates, evaluation, decision) are written for DVC."""
+
+
+class RegistrySettings(Section):
+    model_name: str = "calhousing"
+    alias: str = "production"
+    min_improvement: float = Field(0.0, ge=0)
+    """A challenger is promoted only if its holdout RMSE beats the champion's by more than this."""
+
+    @property
+    def model_uri(self) -> str:
+        return f"models:/{self.model_name}@{self.alias}"
+
+
+class MlflowSettings(Section):
+    tracking_uri: str = "http://127.0.0.1:5000"
+    experiment: str = "calhousing"
+    # Server side, used by `calhousing mlflow-server` (local demo and the chart).
+    host: str = "127.0.0.1"
+    port: int = Field(5000, ge=1, le=65535)
+    backend_store_uri: str = "sqlite:///.run/mlflow/mlflow.db"
+    artifacts_destination: str = ".run/mlflow/artifacts"
+    allowed_hosts: tuple[str, ...] = ()
+    """Host headers the server accepts beyond localhost (MLflow >= 3.5 answers 403 otherwise)."""
+    workers: int = Field(1, ge=1)
+
+
+class ServeSettings(Section):
+    host: str = "127.0.0.1"
+    http_port: int = Field(8080, ge=1, le=65535)
+    grpc_port: int = Field(8081, ge=1, le=65535)
+    metrics_port: int = Field(8082, ge=1, le=65535)
+    model_uri: str | None = None
+    """What to serve; defaults to the registry alias, `models:/<model_name>@<alias>`."""
+    max_batch_rows: int = Field(10_000, ge=1)
+    """Larger batches are refused with 400 before any work is done."""
+    workdir: Path = Path(".run/mlserver")
+    """MLServer's scratch space (metrics files); an emptyDir in the cluster."""
+
+
+class LocalSettings(Section):
+    run_dir: Path = Path(".run")
+    """Logs, pid files and the local MLflow store of `make demo`."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CALHOUSING_", env_nested_delimiter="__", frozen=True, extra="forbid"
+    )
+
+    data: DataSettings = DataSettings()
+    train: TrainSettings = TrainSettings()
+    registry: RegistrySettings = RegistrySettings()
+    mlflow: MlflowSettings = MlflowSettings()
+    serve: ServeSettings = ServeSettings()
+    local: LocalSettings = LocalSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # params.yaml arrives as init arguments; the environment must win over it.
+        return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _ports_differ(self) -> "Settings":
+        ports = (self.serve.http_port, self.serve.grpc_port, self.serve.metrics_port)
+        if len(set(ports)) != len(ports):
+            raise ValueError(f"serve ports must differ, got {ports}")
+        return self
+
+    @property
+    def serve_model_uri(self) -> str:
+        return self.serve.model_uri or self.registry.model_uri
+
+
+def load_settings(params_path: Path | None = Path("params.yaml")) -> Settings:
+    """Read params.yaml (a missing default file means code defaults) under the environment."""
+    values: dict[str, Any] = {}
+    if params_path is not None and params_path.exists():
+        values = yaml.safe_load(params_path.read_text()) or {}
+        if not isinstance(values, dict):
+            raise ValueError(f"{params_path}: expected a mapping at the top level")
+    return Settings(**values)
