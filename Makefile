@@ -13,7 +13,10 @@ CLI := $(RUN) calhousing
 DATA ?=
 PYTEST_ARGS ?=
 
-.PHONY: help setup demo stop pipeline serve check test test-fast fmt clean
+.PHONY: help setup demo stop pipeline check test test-fast fmt clean
+
+# Cluster targets (kind, image, deploy) live beside the manifests they drive.
+-include k8s/k8s.mk
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
