@@ -57,7 +57,9 @@ def ingest(
 
     settings = _settings(params)
     if source is not None:
-        settings = settings.model_copy(update={"data": settings.data.model_copy(update={"source": source})})
+        settings = settings.model_copy(
+            update={"data": settings.data.model_copy(update={"source": source})}
+        )
     typer.echo(run(settings))
 
 

@@ -1,4 +1,4 @@
-"""Expected failures: each carries a message for the user, printed by the CLI without a traceback."""
+"""Expected failures: each carries a message for the user; the CLI prints it, no traceback."""
 
 
 class CalhousingError(Exception):

@@ -28,7 +28,9 @@ class Service:
 def services(settings: Settings) -> dict[str, Service]:
     mlflow, serve = settings.mlflow, settings.serve
     return {
-        "mlflow": Service("mlflow", "mlflow-server", f"http://{mlflow.host}:{mlflow.port}/health", 60),
+        "mlflow": Service(
+            "mlflow", "mlflow-server", f"http://{mlflow.host}:{mlflow.port}/health", 60
+        ),
         "serve": Service(
             "serve",
             "serve",

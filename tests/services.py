@@ -26,7 +26,9 @@ def wait_until_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{url}: process exited {proc.returncode}:\n{log.read_text()[-3000:]}")
+            raise RuntimeError(
+                f"{url}: process exited {proc.returncode}:\n{log.read_text()[-3000:]}"
+            )
         try:
             if httpx.get(url, timeout=2).status_code == 200:
                 return
