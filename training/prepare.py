@@ -1,0 +1,56 @@
+"""Prepare: cut the raw data into train / validation / frozen holdout and profile training."""
+
+import numpy as np
+import pandas as pd
+
+from calhousing.features import FEATURE_NAMES
+from calhousing.profile import build_profile, save_profile
+from calhousing.settings import Settings
+from training.contract import validate
+from training.datasets import (
+    MANIFEST_FILE,
+    PROFILE_FILE,
+    SPLITS,
+    Manifest,
+    SplitName,
+    read_provenance,
+    split_path,
+    to_split,
+)
+from training.split import assign_splits
+
+
+def split_frame(frame: pd.DataFrame, settings: Settings) -> dict[SplitName, pd.DataFrame]:
+    data = settings.data
+    labels = assign_splits(
+        frame.to_numpy(dtype=np.float64),
+        data.split_salt,
+        data.holdout_fraction,
+        data.validation_fraction,
+    )
+    return {name: frame[labels == name].reset_index(drop=True) for name in SPLITS}
+
+
+def prepare(settings: Settings) -> str:
+    data = settings.data
+    # Re-checked because the raw CSV may have been edited by hand since ingest.
+    raw = validate(pd.read_csv(data.raw_path), data.min_rows)
+    provenance = read_provenance(data.raw_path)
+    splits = split_frame(raw, settings)
+    data.prepared_dir.mkdir(parents=True, exist_ok=True)
+    for name, frame in splits.items():
+        frame.to_parquet(split_path(data.prepared_dir, name), index=False)
+    train = to_split(splits["train"])
+    profile = build_profile(train.x, FEATURE_NAMES, data.profile_bins)
+    save_profile(profile, data.prepared_dir / PROFILE_FILE)
+    manifest = Manifest(
+        data_version=provenance.md5,
+        source=provenance.source,
+        rows={name: len(frame) for name, frame in splits.items()},
+        holdout_fraction=data.holdout_fraction,
+        validation_fraction=data.validation_fraction,
+        split_salt=data.split_salt,
+    )
+    (data.prepared_dir / MANIFEST_FILE).write_text(manifest.model_dump_json(indent=2) + "\n")
+    counts = ", ".join(f"{name} {rows}" for name, rows in manifest.rows.items())
+    return f"prepare: {counts} rows -> {data.prepared_dir} (data version {provenance.md5})"
