@@ -1,0 +1,60 @@
+{{/* The predictor container, the same in KServe's ServingRuntime and the plain Deployment. */}}
+{{- define "calhousing.predictorContainer" -}}
+{{- $ready := printf "/v2/models/%s/ready" .Values.model.name }}
+image: {{ include "calhousing.image" . }}
+imagePullPolicy: {{ .Values.image.pullPolicy }}
+args: [serve]
+env:
+  {{- include "calhousing.commonEnv" . | nindent 2 }}
+  # Pods are reached on their own IP, not on loopback.
+  - name: CALHOUSING_SERVE__HOST
+    value: 0.0.0.0
+  - name: CALHOUSING_SERVE__HTTP_PORT
+    value: "8080"
+  - name: CALHOUSING_SERVE__GRPC_PORT
+    value: "8081"
+  - name: CALHOUSING_SERVE__METRICS_PORT
+    value: "8082"
+  # MLServer's scratch space (metrics files, model downloads) on the emptyDir.
+  - name: CALHOUSING_SERVE__WORKDIR
+    value: /work/mlserver
+  {{- with .Values.serving.modelUri }}
+  - name: CALHOUSING_SERVE__MODEL_URI
+    value: {{ . | quote }}
+  {{- end }}
+  {{- include "calhousing.extraEnv" .Values.serving.env | nindent 2 }}
+ports:
+  # KServe maps the first port to its Service's port 80 and keeps the others as they are.
+  - {name: http, containerPort: 8080, protocol: TCP}
+  - {name: grpc, containerPort: 8081, protocol: TCP}
+  - {name: metrics, containerPort: 8082, protocol: TCP}
+# The port opens long before the model is loaded, and /v2/health/ready is true even after a
+# failed load: only the model's own ready endpoint says it can answer.
+startupProbe:
+  httpGet: {path: {{ $ready }}, port: 8080}
+  periodSeconds: 5
+  failureThreshold: {{ div .Values.serving.startupSeconds 5 }}
+readinessProbe:
+  httpGet: {path: {{ $ready }}, port: 8080}
+  periodSeconds: 5
+  failureThreshold: 2
+livenessProbe:
+  httpGet: {path: /v2/health/live, port: 8080}
+  periodSeconds: 20
+  failureThreshold: 3
+  timeoutSeconds: 5
+resources:
+  {{- toYaml .Values.serving.resources | nindent 2 }}
+securityContext:
+  {{- include "calhousing.containerSecurityContext" . | nindent 2 }}
+volumeMounts:
+  - {name: work, mountPath: /work}
+  - {name: tmp, mountPath: /tmp}
+{{- end }}
+
+{{- define "calhousing.predictorVolumes" -}}
+- name: work
+  emptyDir: {sizeLimit: 1Gi}
+- name: tmp
+  emptyDir: {sizeLimit: 1Gi}
+{{- end }}
