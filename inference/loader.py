@@ -1,0 +1,108 @@
+"""Resolve a registry URI to one concrete model version and load that version's estimator.
+
+`models:/calhousing@production` names whatever the alias points to *now*; the server pins the
+version it resolved at load time and reports it, so every prediction can be traced to exactly
+one registered model even while the alias moves on.
+
+mlflow is imported inside the functions: it takes ~4 s and is needed only while loading.
+"""
+
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from calhousing.errors import CalhousingError
+from calhousing.features import FEATURE_NAMES
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+_MODELS_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$")
+
+
+class Regressor(Protocol):
+    def predict(self, x: npt.NDArray[np.float64]) -> npt.NDArray[Any]: ...
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A registered model version: the concrete thing an alias pointed to."""
+
+    name: str
+    version: str
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.name}/{self.version}"
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    ref: ModelRef
+    estimator: Regressor
+
+
+def parse_uri(uri: str) -> tuple[str, str | None, str | None]:
+    """(name, alias, version) of `models:/<name>@<alias>` or `models:/<name>/<version>`."""
+    match = _MODELS_URI.match(uri)
+    if match is None:
+        raise CalhousingError(
+            f"model URI {uri!r} is not models:/<name>@<alias> or models:/<name>/<version>"
+        )
+    return match["name"], match["alias"], match["version"]
+
+
+def resolve(client: "MlflowClient", uri: str) -> ModelRef:
+    """The version `uri` points to, asked of the registry (fails if it does not resolve)."""
+    from mlflow.exceptions import MlflowException
+
+    name, alias, version = parse_uri(uri)
+    try:
+        found = (
+            client.get_model_version_by_alias(name, alias)
+            if alias is not None
+            else client.get_model_version(name, str(version))
+        )
+    except MlflowException as err:
+        raise CalhousingError(f"{uri} does not resolve in the registry: {err.message}") from err
+    return ModelRef(name, str(found.version))
+
+
+def load(uri: str, tracking_uri: str, scratch: Path) -> LoadedModel:
+    """Resolve `uri` on the tracking server at `tracking_uri`, then load that exact version.
+
+    The tracking URI is passed explicitly rather than set process-wide, so nothing depends
+    on MLFLOW_TRACKING_URI in the environment.
+    """
+    import mlflow.artifacts
+    import mlflow.sklearn
+    from mlflow import MlflowClient
+
+    ref = resolve(MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri), uri)
+    scratch.mkdir(parents=True, exist_ok=True)
+    # The files are needed only until the estimator is in memory.
+    with tempfile.TemporaryDirectory(dir=scratch) as folder:
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=ref.uri,
+            dst_path=folder,
+            tracking_uri=tracking_uri,
+            registry_uri=tracking_uri,
+        )
+        # Reads the skops trusted types recorded in the MLmodel file at logging time.
+        estimator: Regressor = mlflow.sklearn.load_model(local)
+    check_features(ref, estimator)
+    return LoadedModel(ref, estimator)
+
+
+def check_features(ref: ModelRef, estimator: Regressor) -> None:
+    """Serving passes columns by position: refuse a model fitted on other columns or order."""
+    fitted = getattr(estimator, "feature_names_in_", None)
+    if fitted is not None and tuple(fitted) != FEATURE_NAMES:
+        raise CalhousingError(
+            f"{ref.uri} was fitted on columns {list(fitted)}, not {list(FEATURE_NAMES)}"
+        )

@@ -1,0 +1,106 @@
+"""MLServer, configured from our Settings and run in the foreground through its Python API.
+
+`build(settings)` is pure (no JSON settings files, no environment); `serve(settings)` is the
+edge that runs it until SIGTERM/SIGINT, which MLServer itself handles by stopping its servers.
+"""
+
+import asyncio
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from mlserver import MLServer
+from mlserver.rest.errors import _EXCEPTION_HANDLERS
+from mlserver.rest.responses import Response
+from mlserver.settings import ModelParameters, ModelSettings
+from mlserver.settings import Settings as MLServerSettings
+from mlserver.utils import install_uvloop_event_loop
+from starlette.exceptions import HTTPException
+
+from calhousing.errors import CalhousingError
+from calhousing.settings import Settings
+from inference.runtime import HousingRuntime
+
+
+def build(settings: Settings) -> tuple[MLServerSettings, ModelSettings]:
+    """MLServer's server and model settings for serving `settings.serve_model_uri`."""
+    serve = settings.serve
+    server = MLServerSettings(
+        # debug=True (MLServer's default) answers client mistakes with 500 and a traceback.
+        debug=False,
+        # In-process inference: 1.7.1's worker pool crashes with uvloop >= 0.22 (MLServer#2286)
+        # and would pickle every request to another process on a 2-core pod.
+        parallel_workers=0,
+        host=serve.host,
+        http_port=serve.http_port,
+        grpc_port=serve.grpc_port,
+        metrics_port=serve.metrics_port,
+        metrics_dir=str(serve.workdir / "metrics"),
+        environments_dir=str(serve.workdir / "envs"),
+        # The repository API scans this folder for model-settings.json; ours has none.
+        model_repository_root=str(serve.workdir),
+    )
+    model = ModelSettings(
+        name=settings.registry.model_name,
+        implementation=f"{HousingRuntime.__module__}.{HousingRuntime.__qualname__}",
+        parameters=ModelParameters(
+            uri=settings.serve_model_uri,
+            extra={
+                "tracking_uri": settings.mlflow.tracking_uri,
+                "max_batch_rows": serve.max_batch_rows,
+                "scratch_dir": str(serve.workdir / "models"),
+            },
+        ),
+    )
+    return server, model
+
+
+async def _body_error(request: Request, exc: Exception) -> Response:
+    """FastAPI's 422 `{"detail": [...]}` for a malformed body, as the V2 400 `{"error": ...}`."""
+    if isinstance(exc, HTTPException):
+        return Response(status_code=exc.status_code, content={"error": str(exc.detail)})
+    errors: list[dict[str, Any]] = list(getattr(exc, "errors", list)())
+    message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+    return Response(status_code=400, content={"error": f"invalid request body: {message}"})
+
+
+def install_rest_error_handlers() -> None:
+    """Make body validation errors speak the V2 error shape.
+
+    MLServer builds its FastAPI app inside `MLServer(...)` from the handler table in
+    `mlserver.rest.errors`, and exposes no hook for more; adding our handlers to that table
+    before the server is built changes nothing else (no subclass, no route or middleware
+    patch), and `HTTPException` keeps its status (404, 405) with an `error` body.
+    """
+    _EXCEPTION_HANDLERS[RequestValidationError] = _body_error
+    _EXCEPTION_HANDLERS[HTTPException] = _body_error
+
+
+class _Server(MLServer):  # type: ignore[misc]  # mlserver ships no type hints
+    """Remembers whether it stopped on a signal: MLServer also stops itself, silently, when
+    the model fails to load at start-up, and that must not look like a clean exit."""
+
+    signalled = False
+
+    async def stop(self, sig: int | None = None) -> None:
+        self.signalled = self.signalled or sig is not None
+        await super().stop(sig)
+
+
+async def _run(settings: Settings) -> None:
+    server_settings, model_settings = build(settings)
+    server = _Server(server_settings)
+    await server.start([model_settings])
+    if not server.signalled:
+        raise CalhousingError(
+            f"model {model_settings.name!r} failed to load from {settings.serve_model_uri} "
+            f"(tracking server {settings.mlflow.tracking_uri}); the log above says why"
+        )
+
+
+def serve(settings: Settings) -> None:
+    """Serve V2 REST, gRPC and /metrics until SIGTERM or SIGINT (blocking)."""
+    install_rest_error_handlers()
+    # uvloop is safe in-process (the crash is in worker processes) and what MLServer's CLI uses.
+    install_uvloop_event_loop()
+    asyncio.run(_run(settings))
