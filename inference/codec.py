@@ -153,8 +153,11 @@ def _numbers(name: str, datatype: str, data: Any) -> Matrix:
             f"input {name!r}: datatype {datatype} needs non-negative integers"
         )
     # Round through the declared float type so REST (JSON decimals) and gRPC (fp32_contents)
-    # give the same matrix for the same FP32 request.
-    return raw.astype(FLOAT_TYPES.get(datatype, np.float64)).astype(np.float64).reshape(-1)
+    # give the same matrix for the same FP32 request. A value the type cannot hold becomes
+    # inf, which the range check then refuses by name.
+    with np.errstate(over="ignore"):
+        declared = raw.astype(FLOAT_TYPES.get(datatype, np.float64))
+    return declared.astype(np.float64).reshape(-1)
 
 
 def _example(data: Any) -> str:
