@@ -8,6 +8,12 @@ model sees it, and pins the concrete registry version it loaded.
 Model settings parameters: `uri` (e.g. `models:/calhousing@production`) and, in `extra`,
 `tracking_uri`, `max_batch_rows`, `scratch_dir` (where artifacts are unpacked while loading)
 and `predict_threads` (OpenMP threads per prediction, default 1).
+
+gRPC: MLServer 1.7.1 unpacks `raw_input_contents` itself (little-endian, one buffer per input,
+answered in `raw_output_contents`), so raw and typed contents both reach `predict` as lists.
+A raw buffer whose length does not match the shape fails in MLServer's converter before this
+runtime runs, as INTERNAL ("unpack requires a buffer of N bytes"), not INVALID_ARGUMENT.
+Over REST, NaN and infinities are not JSON: orjson refuses them, and the body is a 400.
 """
 
 import asyncio
@@ -52,7 +58,7 @@ class HousingRuntime(MLModel):  # type: ignore[misc]  # mlserver ships no type h
         self._estimator, self._version = model.estimator, model.ref.version
         # OpenMP defaults to one thread per host core; when they contend for a pod's CPU
         # share (or with other processes) one single-row predict measured 150 ms, 0.25 ms
-        # with one thread. Set process-wide once, not per request.
+        # with one thread. Set once, on the event-loop thread that runs predict().
         threadpool_limits(limits=int(extra.get("predict_threads", 1)))
         # A model fitted on a DataFrame warns on every numpy request; the loader has
         # already checked its columns match FEATURE_NAMES, so the warning says nothing.
