@@ -47,10 +47,13 @@ class ReferenceProfile(BaseModel):
 
 
 def quantile_edges(values: FloatArray, bins: int) -> FloatArray:
-    """Inner edges at the 1/bins .. (bins-1)/bins quantiles; ties merge (a discrete column
-    such as HouseAge may get fewer bins), which keeps every bin non-empty in training."""
+    """Inner edges at the 1/bins .. (bins-1)/bins quantiles, each an observed value. Ties merge
+    and an edge at the minimum goes (a discrete column such as HouseAge may get fewer bins):
+    every bin then holds training data, so no reference proportion is zero."""
     levels = np.arange(1, bins) / bins
-    return np.unique(np.quantile(values, levels))
+    edges: FloatArray = np.unique(np.quantile(values, levels, method="higher"))
+    inner: FloatArray = edges[edges > values.min()]
+    return inner
 
 
 def bin_counts(values: FloatArray, edges: FloatArray | list[float]) -> npt.NDArray[np.int64]:
