@@ -169,7 +169,7 @@ def _example(data: Any) -> str:
             stack[:0] = value
         elif isinstance(value, bool) or not isinstance(value, int | float):
             return f"{type(value).__name__} {value!r}"[:80]
-    return "no numbers"
+    return "integers too large for 64 bits"
 
 
 def _check_rows(rows: int, max_rows: int) -> None:

@@ -75,6 +75,7 @@ REFUSED: list[tuple[str, list[T], str]] = [
     ("none-in-fp64", with_value(3, None), "data must be numbers, got NoneType None"),
     ("bools-in-fp64", tensor([True] * 16), "data must be numbers, got bool True"),
     ("object-data", tensor({"MedInc": 1}), "data must be numbers, got dict"),
+    ("huge-int", tensor([2**70] * 8, [1, 8], "INT64"), "integers too large for 64 bits"),
     ("ragged", tensor([ROW, ROW[:7]]), "data is not a rectangular array"),
     ("too-few-values", tensor(ROW, [2, 8]), "shape [2, 8] needs 16 values, data has 8"),
     ("too-many-values", columns(MedInc=T("MedInc", [1], "FP64", [1.0, 2.0])), "needs 1 values"),
