@@ -49,6 +49,7 @@ def build(settings: Settings) -> tuple[MLServerSettings, ModelSettings]:
                 "tracking_uri": settings.mlflow.tracking_uri,
                 "max_batch_rows": serve.max_batch_rows,
                 "scratch_dir": str(serve.workdir / "models"),
+                "predict_threads": serve.predict_threads,
             },
         ),
     )

@@ -1,6 +1,7 @@
 """Real services for integration tests, each on a free local port, started the way the project
 starts them (the same argv builders), so a test also checks that contract."""
 
+import os
 import socket
 import subprocess
 import time
@@ -39,10 +40,19 @@ def wait_until_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout
 
 
 @contextmanager
-def running(argv: list[str], ready_url: str, log: Path, timeout_s: float = 120) -> Iterator[None]:
-    """Run argv until the block ends; fail with the log's tail if it never gets ready."""
+def running(
+    argv: list[str],
+    ready_url: str,
+    log: Path,
+    timeout_s: float = 120,
+    env: dict[str, str] | None = None,
+) -> Iterator[None]:
+    """Run argv (with `env` over ours) until the block ends; fail with the log's tail if it
+    never gets ready."""
     with log.open("wb") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            argv, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
     try:
         wait_until_ready(ready_url, proc, log, timeout_s)
         yield

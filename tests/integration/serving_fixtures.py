@@ -3,7 +3,6 @@ started through the real CLI (`python -m calhousing serve`), configured by envir
 
 import sys
 from collections.abc import Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -115,11 +114,5 @@ def served(
         metrics=f"http://127.0.0.1:{port['METRICS_PORT']}/metrics",
         log=workdir / "serve.log",
     )
-    with ExitStack() as stack:
-        # The child inherits the environment when it starts; restore ours right after, so
-        # no CALHOUSING_* variable leaks into other tests.
-        with pytest.MonkeyPatch.context() as patch:
-            for key, value in env.items():
-                patch.setenv(key, value)
-            stack.enter_context(running(SERVE_ARGV, server.ready_url, server.log, timeout_s=180))
+    with running(SERVE_ARGV, server.ready_url, server.log, timeout_s=180, env=env):
         yield server
