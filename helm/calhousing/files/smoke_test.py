@@ -1,6 +1,8 @@
-"""`helm test`: one V2 REST and one V2 gRPC request to the predictor; both must agree.
+"""One V2 REST and one V2 gRPC request to the predictor; both must agree.
 
-Runs in the project's image (httpx-free: urllib, plus MLServer's generated gRPC stubs).
+The `helm test` pod runs it in the project's image; e2e and the image test run it through the
+ingress or against a container. Needs only urllib, grpcio and MLServer's generated stubs.
+Environment: MODEL_NAME, REST_URL, GRPC_TARGET, and GRPC_CA (a PEM file) to use TLS.
 """
 
 import json
@@ -8,6 +10,7 @@ import math
 import os
 import sys
 import urllib.request
+from pathlib import Path
 
 import grpc
 from mlserver.grpc import dataplane_pb2 as pb
@@ -36,7 +39,13 @@ def grpc_call(target: str) -> float:
         shape=[1, 8],
         contents=pb.InferTensorContents(fp64_contents=ROW),
     )
-    with grpc.insecure_channel(target) as channel:
+    ca = os.environ.get("GRPC_CA")
+    if ca:
+        credentials = grpc.ssl_channel_credentials(Path(ca).read_bytes())
+        channel = grpc.secure_channel(target, credentials)
+    else:
+        channel = grpc.insecure_channel(target)
+    with channel:
         reply = pb_grpc.GRPCInferenceServiceStub(channel).ModelInfer(
             pb.ModelInferRequest(model_name=MODEL, inputs=[tensor]), timeout=30
         )

