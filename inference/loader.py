@@ -18,11 +18,14 @@ import numpy.typing as npt
 
 from calhousing.errors import CalhousingError
 from calhousing.features import FEATURE_NAMES
+from calhousing.profile import ReferenceProfile
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 _MODELS_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$")
+PROFILE_ARTIFACT = "reference_profile.json"
+"""The training run's reference profile (training.datasets.PROFILE_FILE, logged at run root)."""
 
 
 class Regressor(Protocol):
@@ -35,6 +38,7 @@ class ModelRef:
 
     name: str
     version: str
+    run_id: str = ""
 
     @property
     def uri(self) -> str:
@@ -45,6 +49,10 @@ class ModelRef:
 class LoadedModel:
     ref: ModelRef
     estimator: Regressor
+    tags: dict[str, str]
+    """The training run's tags (`git.sha`, `data.version`, ...): provenance for metrics."""
+    profile: ReferenceProfile | None
+    """None for a model logged without a profile: it serves, without input distributions."""
 
 
 def parse_uri(uri: str) -> tuple[str, str | None, str | None]:
@@ -70,7 +78,7 @@ def resolve(client: "MlflowClient", uri: str) -> ModelRef:
         )
     except MlflowException as err:
         raise CalhousingError(f"{uri} does not resolve in the registry: {err.message}") from err
-    return ModelRef(name, str(found.version))
+    return ModelRef(name, str(found.version), str(found.run_id or ""))
 
 
 def load(uri: str, tracking_uri: str, scratch: Path) -> LoadedModel:
@@ -83,20 +91,42 @@ def load(uri: str, tracking_uri: str, scratch: Path) -> LoadedModel:
     import mlflow.sklearn
     from mlflow import MlflowClient
 
-    ref = resolve(MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri), uri)
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    ref = resolve(client, uri)
+    # Download by the version's storage URI, not `models:/...`: MLflow 3.17 resolves a
+    # models:/ URI against the process-wide registry URI whatever is passed here (falling
+    # back to a local ./mlflow.db), which would fail or read the wrong registry.
+    source = client.get_model_version_download_uri(ref.name, ref.version)
     scratch.mkdir(parents=True, exist_ok=True)
     # The files are needed only until the estimator is in memory.
     with tempfile.TemporaryDirectory(dir=scratch) as folder:
         local = mlflow.artifacts.download_artifacts(
-            artifact_uri=ref.uri,
-            dst_path=folder,
-            tracking_uri=tracking_uri,
-            registry_uri=tracking_uri,
+            artifact_uri=source, dst_path=folder, tracking_uri=tracking_uri
         )
         # Reads the skops trusted types recorded in the MLmodel file at logging time.
         estimator: Regressor = mlflow.sklearn.load_model(local)
+        profile = _profile(ref, tracking_uri, Path(folder))
     check_features(ref, estimator)
-    return LoadedModel(ref, estimator)
+    tags = dict(MlflowClient(tracking_uri).get_run(ref.run_id).data.tags) if ref.run_id else {}
+    return LoadedModel(ref, estimator, tags, profile)
+
+
+def _profile(ref: ModelRef, tracking_uri: str, folder: Path) -> ReferenceProfile | None:
+    import mlflow.artifacts
+    from mlflow.exceptions import MlflowException
+
+    if not ref.run_id:
+        return None
+    try:
+        local = mlflow.artifacts.download_artifacts(
+            run_id=ref.run_id,
+            artifact_path=PROFILE_ARTIFACT,
+            dst_path=str(folder / "profile"),
+            tracking_uri=tracking_uri,
+        )
+    except (MlflowException, OSError):
+        return None
+    return ReferenceProfile.model_validate_json(Path(local).read_text())
 
 
 def check_features(ref: ModelRef, estimator: Regressor) -> None:

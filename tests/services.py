@@ -39,6 +39,13 @@ def wait_until_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout
     raise RuntimeError(f"{url} not ready after {timeout_s} s:\n{log.read_text()[-3000:]}")
 
 
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Our environment without MLFLOW_* (mlflow.set_tracking_uri exports one in the test
+    process, which would hide a service that ignores its own settings), plus `extra`."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    return {**inherited, **(extra or {})}
+
+
 @contextmanager
 def running(
     argv: list[str],
@@ -50,9 +57,7 @@ def running(
     """Run argv (with `env` over ours) until the block ends; fail with the log's tail if it
     never gets ready."""
     with log.open("wb") as out:
-        proc = subprocess.Popen(
-            argv, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
-        )
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=child_env(env))
     try:
         wait_until_ready(ready_url, proc, log, timeout_s)
         yield
