@@ -28,7 +28,8 @@ demo: setup ## Whole lifecycle locally: MLflow, DVC pipeline, MLServer, sample V
 	$(CLI) local start mlflow
 	$(if $(DATA),CALHOUSING_DATA__SOURCE='$(DATA)' $(RUN) dvc repro --single-item --force ingest,)
 	$(RUN) dvc repro
-	$(CLI) local start serve
+	$(RUN) dvc push --quiet
+	$(CLI) local start serve --restart
 	$(CLI) demo
 
 stop: ## Stop what `make demo` started

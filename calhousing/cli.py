@@ -141,11 +141,15 @@ def demo(params: ParamsOption = Path("params.yaml")) -> None:
 def local_start(
     service: Annotated[str, typer.Argument(help="mlflow or serve")],
     params: ParamsOption = Path("params.yaml"),
+    restart: Annotated[bool, typer.Option(help="Stop it first if it runs.")] = False,
 ) -> None:
     """Start a service in the background and wait until it is ready."""
-    from calhousing.local import start
+    from calhousing.local import start, stop
 
-    typer.echo(start(_settings(params), service))
+    settings = _settings(params)
+    if restart:
+        typer.echo(stop(settings, service))
+    typer.echo(start(settings, service))
 
 
 @local_app.command("stop")
