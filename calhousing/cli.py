@@ -95,18 +95,26 @@ def evaluate(params: ParamsOption = Path("params.yaml")) -> None:
 def register(params: ParamsOption = Path("params.yaml")) -> None:
     """Register the best candidate; promote it only if it beats the champion."""
     from training.register import register as run
+    from training.report import push_decision
 
-    typer.echo(run(_settings(params)))
+    settings = _settings(params)
+    typer.echo(run(settings))
+    push_decision(settings)
 
 
 @app.command()
 @user_errors
 def pipeline(params: ParamsOption = Path("params.yaml")) -> None:
     """All training stages in one process: what a Kubernetes training Job runs."""
+    from calhousing.telemetry import TRAINING_JOB, batch_job
     from training.pipeline import run_all
+    from training.report import push_decision
 
-    for summary in run_all(_settings(params)):
-        typer.echo(summary)
+    settings = _settings(params)
+    with batch_job(settings.monitoring, TRAINING_JOB, settings.registry.model_name):
+        for summary in run_all(settings):
+            typer.echo(summary)
+        push_decision(settings)
 
 
 @app.command()

@@ -114,6 +114,21 @@ class ServeSettings(Section):
     """MLServer's scratch space (metrics files); an emptyDir in the cluster."""
 
 
+class MonitoringSettings(Section):
+    pushgateway_url: str | None = None
+    """Prometheus Pushgateway that batch jobs (training, drift checks) push their metrics to,
+    e.g. http://pushgateway:9091. None: nothing is pushed."""
+    push_timeout_s: float = Field(5.0, gt=0)
+    """A slow or down Pushgateway costs a batch job at most this, and never fails it."""
+    trigger: Literal["manual", "schedule", "drift"] = "manual"
+    """What started this training: a label on its pushed decision."""
+    json_logs: bool = True
+    """Serve with one JSON object per log line (request id, model, version) for log shippers."""
+    prometheus_port: int = Field(9090, ge=1, le=65535)
+    """Local Prometheus of `calhousing prometheus` (the demo; a cluster has its own)."""
+    pushgateway_port: int = Field(9091, ge=1, le=65535)
+
+
 class LocalSettings(Section):
     run_dir: Path = Path(".run")
     """Logs, pid files and the local MLflow store of `make demo`."""
@@ -129,6 +144,7 @@ class Settings(BaseSettings):
     registry: RegistrySettings = RegistrySettings()
     mlflow: MlflowSettings = MlflowSettings()
     serve: ServeSettings = ServeSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
     local: LocalSettings = LocalSettings()
 
     @classmethod

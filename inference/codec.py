@@ -36,8 +36,33 @@ _LAYOUTS: Final = (
 )
 
 
+Reason = Literal[
+    "no_inputs",
+    "unknown_input",
+    "mixed_layouts",
+    "duplicate_input",
+    "missing_feature",
+    "dtype",
+    "shape",
+    "row_count",
+    "empty_batch",
+    "batch_too_large",
+    "not_finite",
+    "out_of_range",
+]
+
+
 class InvalidRequestError(CalhousingError):
-    """The request breaks the model's input contract; the message says where and why."""
+    """The request breaks the model's input contract; the message says where and why.
+
+    `reason` and `feature` are for metrics: a fixed vocabulary, and a feature of the contract
+    or "" (never a name the client made up, which would let clients grow label cardinality).
+    """
+
+    def __init__(self, message: str, reason: Reason, feature: str = "") -> None:
+        super().__init__(message)
+        self.reason: Reason = reason
+        self.feature = feature if feature in FEATURE_NAMES else ""
 
 
 class Tensor(Protocol):
@@ -67,7 +92,7 @@ def decode(inputs: Sequence[Tensor], max_rows: int) -> Matrix:
 def layout(inputs: Sequence[Tensor]) -> Layout:
     """Which layout the inputs follow; refuses empty, unknown and mixed ones."""
     if not inputs:
-        raise InvalidRequestError(f"the request has no inputs: {_LAYOUTS}")
+        raise InvalidRequestError(f"the request has no inputs: {_LAYOUTS}", "no_inputs")
     names = [inp.name for inp in inputs]
     if len(inputs) == 1 and names[0] not in FEATURE_NAMES:
         return "tensor"
@@ -75,16 +100,23 @@ def layout(inputs: Sequence[Tensor]) -> Layout:
     if len(unknown) < len(inputs) and any(_is_matrix(u.shape) for u in unknown):
         raise InvalidRequestError(
             f"mixed layouts: input {unknown[0].name!r} is a tensor but other inputs are "
-            f"feature columns; {_LAYOUTS}"
+            f"feature columns; {_LAYOUTS}",
+            "mixed_layouts",
         )
     if unknown:
-        raise InvalidRequestError(f"unknown inputs {[u.name for u in unknown]}: {_LAYOUTS}")
+        raise InvalidRequestError(
+            f"unknown inputs {[u.name for u in unknown]}: {_LAYOUTS}", "unknown_input"
+        )
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
-        raise InvalidRequestError(f"inputs {duplicates} appear more than once")
+        raise InvalidRequestError(
+            f"inputs {duplicates} appear more than once", "duplicate_input", duplicates[0]
+        )
     missing = [name for name in FEATURE_NAMES if name not in names]
     if missing:
-        raise InvalidRequestError(f"missing features {missing}: {_LAYOUTS}")
+        raise InvalidRequestError(
+            f"missing features {missing}: {_LAYOUTS}", "missing_feature", missing[0]
+        )
     return "columns"
 
 
@@ -96,7 +128,9 @@ def _decode_columns(inputs: Sequence[Tensor]) -> Matrix:
     columns = {inp.name: _column(inp) for inp in inputs}
     rows = {name: len(values) for name, values in columns.items()}
     if len(set(rows.values())) > 1:
-        raise InvalidRequestError(f"inconsistent row counts between feature columns: {rows}")
+        raise InvalidRequestError(
+            f"inconsistent row counts between feature columns: {rows}", "row_count"
+        )
     return np.column_stack([columns[name] for name in FEATURE_NAMES])
 
 
@@ -104,7 +138,9 @@ def _column(inp: Tensor) -> Matrix:
     shape = list(inp.shape)
     if len(shape) not in (1, 2) or (len(shape) == 2 and shape[1] != 1):
         raise InvalidRequestError(
-            f"input {inp.name!r}: shape {shape}; a feature column is [N] or [N, 1]"
+            f"input {inp.name!r}: shape {shape}; a feature column is [N] or [N, 1]",
+            "shape",
+            inp.name,
         )
     return array(inp).reshape(-1)
 
@@ -114,7 +150,8 @@ def _decode_tensor(inp: Tensor) -> Matrix:
     if not _is_matrix(shape):
         raise InvalidRequestError(
             f"input {inp.name!r}: shape {shape}; the model takes [N, {len(FEATURE_NAMES)}] "
-            f"with columns {', '.join(FEATURE_NAMES)}"
+            f"with columns {', '.join(FEATURE_NAMES)}",
+            "shape",
         )
     return array(inp)
 
@@ -125,15 +162,21 @@ def array(inp: Tensor) -> Matrix:
     if datatype not in NUMERIC_TYPES:
         raise InvalidRequestError(
             f"input {inp.name!r}: datatype {datatype} is not accepted; "
-            f"send numbers as one of {', '.join(sorted(NUMERIC_TYPES))}"
+            f"send numbers as one of {', '.join(sorted(NUMERIC_TYPES))}",
+            "dtype",
+            inp.name,
         )
     shape = [int(n) for n in inp.shape]
     if any(n < 0 for n in shape):
-        raise InvalidRequestError(f"input {inp.name!r}: shape {shape} has a negative dimension")
+        raise InvalidRequestError(
+            f"input {inp.name!r}: shape {shape} has a negative dimension", "shape", inp.name
+        )
     values = _numbers(inp.name, datatype, getattr(inp.data, "root", inp.data))
     if values.size != prod(shape):
         raise InvalidRequestError(
-            f"input {inp.name!r}: shape {shape} needs {prod(shape)} values, data has {values.size}"
+            f"input {inp.name!r}: shape {shape} needs {prod(shape)} values, data has {values.size}",
+            "shape",
+            inp.name,
         )
     return values.reshape(shape)
 
@@ -142,15 +185,21 @@ def _numbers(name: str, datatype: str, data: Any) -> Matrix:
     try:
         raw = np.asarray(data)
     except ValueError:  # ragged nesting: numpy refuses to guess a shape
-        raise InvalidRequestError(f"input {name!r}: data is not a rectangular array") from None
+        raise InvalidRequestError(
+            f"input {name!r}: data is not a rectangular array", "shape", name
+        ) from None
     # Kind, not a cast: np.asarray(["1.5"], float) would quietly accept strings.
     if raw.dtype.kind not in "iuf":
-        raise InvalidRequestError(f"input {name!r}: data must be numbers, got {_example(data)}")
+        raise InvalidRequestError(
+            f"input {name!r}: data must be numbers, got {_example(data)}", "dtype", name
+        )
     if datatype in INT_TYPES | UINT_TYPES and raw.dtype.kind == "f":
-        raise InvalidRequestError(f"input {name!r}: datatype {datatype} needs integers in data")
+        raise InvalidRequestError(
+            f"input {name!r}: datatype {datatype} needs integers in data", "dtype", name
+        )
     if datatype in UINT_TYPES and raw.size and raw.min() < 0:
         raise InvalidRequestError(
-            f"input {name!r}: datatype {datatype} needs non-negative integers"
+            f"input {name!r}: datatype {datatype} needs non-negative integers", "dtype", name
         )
     # Round through the declared float type so REST (JSON decimals) and gRPC (fp32_contents)
     # give the same matrix for the same FP32 request. A value the type cannot hold becomes
@@ -174,9 +223,11 @@ def _example(data: Any) -> str:
 
 def _check_rows(rows: int, max_rows: int) -> None:
     if rows == 0:
-        raise InvalidRequestError("empty batch: send at least one row")
+        raise InvalidRequestError("empty batch: send at least one row", "empty_batch")
     if rows > max_rows:
-        raise InvalidRequestError(f"batch of {rows} rows exceeds the limit of {max_rows}; split it")
+        raise InvalidRequestError(
+            f"batch of {rows} rows exceeds the limit of {max_rows}; split it", "batch_too_large"
+        )
 
 
 def _check_values(matrix: Matrix, tensor: str | None) -> None:
@@ -190,11 +241,13 @@ def _check_values(matrix: Matrix, tensor: str | None) -> None:
     where = f"feature {feature.name}"
     if tensor is not None:
         where = f"input {tensor!r} column {col} ({feature.name})"
-    problem = "is outside the allowed range"
-    if not np.isfinite(value):
-        problem = "is not a finite number; allowed range"
+    finite = bool(np.isfinite(value))
+    reason: Reason = "out_of_range" if finite else "not_finite"
+    problem = "is outside the allowed range" if finite else "is not a finite number; allowed range"
     more = f" ({len(rows) - 1} more invalid values)" if len(rows) > 1 else ""
     raise InvalidRequestError(
         f"{where}, row {row}: value {value!r} {problem} "
-        f"[{feature.minimum:g}, {feature.maximum:g}] ({feature.description}){more}"
+        f"[{feature.minimum:g}, {feature.maximum:g}] ({feature.description}){more}",
+        reason,
+        feature.name,
     )

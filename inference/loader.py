@@ -107,7 +107,7 @@ def load(uri: str, tracking_uri: str, scratch: Path) -> LoadedModel:
         estimator: Regressor = mlflow.sklearn.load_model(local)
         profile = _profile(ref, tracking_uri, Path(folder))
     check_features(ref, estimator)
-    tags = dict(MlflowClient(tracking_uri).get_run(ref.run_id).data.tags) if ref.run_id else {}
+    tags = dict(client.get_run(ref.run_id).data.tags) if ref.run_id else {}
     return LoadedModel(ref, estimator, tags, profile)
 
 

@@ -19,7 +19,11 @@ from starlette.exceptions import HTTPException
 
 from calhousing.errors import CalhousingError
 from calhousing.settings import Settings
+from calhousing.telemetry import json_logging
 from inference.runtime import HousingRuntime
+
+JSON_LOGGERS = ("mlserver", "uvicorn", "calhousing", "inference")
+"""MLServer, its HTTP servers, and ours (calhousing.requests: one line per request)."""
 
 
 def build(settings: Settings) -> tuple[MLServerSettings, ModelSettings]:
@@ -39,6 +43,8 @@ def build(settings: Settings) -> tuple[MLServerSettings, ModelSettings]:
         environments_dir=str(serve.workdir / "envs"),
         # The repository API scans this folder for model-settings.json; ours has none.
         model_repository_root=str(serve.workdir),
+        # Applied to MLServer's loggers and both uvicorn servers (REST, metrics).
+        logging_settings=json_logging(JSON_LOGGERS) if settings.monitoring.json_logs else None,
     )
     model = ModelSettings(
         name=settings.registry.model_name,
