@@ -35,22 +35,43 @@ def holdout_rmse(model_uri: str, holdout: Split) -> float:
     return score(holdout.y, np.asarray(model.predict(holdout.x), dtype=np.float64)).rmse
 
 
+def _version(version: str | None) -> str:
+    return "no version" if version is None else f"v{version}"
+
+
 def ensure_alias_unmoved(client: Any, registry: RegistrySettings, expected: str | None) -> None:
     """The registry has no compare-and-set on aliases: re-read it just before moving it."""
     now = champion_version(client, registry)
     if now != expected:
         raise CalhousingError(
-            f"@{registry.alias} of {registry.model_name} moved from v{expected} to v{now} "
+            f"@{registry.alias} of {registry.model_name} moved from {_version(expected)} to "
+            f"{_version(now)} "
             "while this challenger was evaluated; run register again to face the new champion"
         )
+
+
+def promote(client: Any, registry: RegistrySettings, decision: Decision) -> None:
+    """Move the alias to the new version, unless another promotion moved it meanwhile."""
+    try:
+        ensure_alias_unmoved(client, registry, decision.champion_version)
+    except CalhousingError as err:
+        record_decision(
+            client, decision.model_copy(update={"decision": "aborted", "reason": str(err)})
+        )
+        raise
+    client.set_registered_model_alias(registry.model_name, registry.alias, decision.version)
+
+
+def _number(value: float | None) -> str:
+    return "none" if value is None else f"{value:.6f}"
 
 
 def record_decision(client: Any, decision: Decision) -> None:
     tags = {
         "decision": decision.decision,
         "decision.reason": decision.reason,
-        "holdout_rmse.challenger": f"{decision.challenger_holdout_rmse:.6f}",
-        "holdout_rmse.champion": f"{decision.champion_holdout_rmse or float('nan'):.6f}",
+        "holdout_rmse.challenger": _number(decision.challenger_holdout_rmse),
+        "holdout_rmse.champion": _number(decision.champion_holdout_rmse),
         "champion.version": decision.champion_version or "none",
         "data.version": decision.data_version,
     }
@@ -94,13 +115,7 @@ def register(settings: Settings) -> str:
     )
     decision = _decision(evaluation, version, (champion, champion_rmse), verdict, registry)
     if verdict.promote:
-        try:
-            ensure_alias_unmoved(client, registry, champion)
-        except CalhousingError as err:
-            decision = decision.model_copy(update={"decision": "aborted", "reason": str(err)})
-            record_decision(client, decision)
-            raise
-        client.set_registered_model_alias(registry.model_name, registry.alias, version)
+        promote(client, registry, decision)
     record_decision(client, decision)
     write_record(decision, settings.train.artifacts_dir / DECISION_FILE)
     where = f" as @{registry.alias}" if verdict.promote else ""

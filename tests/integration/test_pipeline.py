@@ -7,8 +7,10 @@ from unittest.mock import ANY
 
 import pytest
 
+from calhousing.errors import CalhousingError
 from calhousing.features import FEATURE_NAMES
 from calhousing.profile import ReferenceProfile
+from calhousing.settings import RegistrySettings
 from tests.integration.pipeline_fixtures import EXPERIMENT, MODEL_NAME, PipelineRepo, pipeline_repo
 
 pytestmark = pytest.mark.integration
@@ -144,7 +146,7 @@ def test_a_worse_challenger_is_registered_rejected_and_the_alias_stays(
 
 def test_a_better_challenger_takes_the_alias(pipeline_repo: PipelineRepo, first_run: str) -> None:
     champion = _champion(pipeline_repo)
-    better = pipeline_repo.params["train"]["hist_gradient_boosting"] | {"max_iter": 300}
+    better = pipeline_repo.params["train"]["hist_gradient_boosting"] | {"max_iter": 120}
     pipeline_repo.set_train(families=["hist_gradient_boosting"], hist_gradient_boosting=better)
     assert _ran(pipeline_repo.dvc("repro")) == {"train", "evaluate", "register"}
     decision = pipeline_repo.record("decision.json")
@@ -153,6 +155,18 @@ def test_a_better_challenger_takes_the_alias(pipeline_repo: PipelineRepo, first_
     assert decision["challenger_holdout_rmse"] < decision["champion_holdout_rmse"]
     assert _champion(pipeline_repo) == decision["version"] != champion
     assert pipeline_repo.stale_stages() == set()
+
+
+def test_promotion_refuses_when_the_alias_moved_meanwhile(
+    pipeline_repo: PipelineRepo, first_run: str
+) -> None:
+    from training.register import ensure_alias_unmoved
+
+    registry = RegistrySettings(model_name=MODEL_NAME)
+    current = _champion(pipeline_repo)
+    ensure_alias_unmoved(_client(pipeline_repo), registry, current)
+    with pytest.raises(CalhousingError, match=f"moved from no version to v{current}"):
+        ensure_alias_unmoved(_client(pipeline_repo), registry, None)
 
 
 def test_the_one_process_pipeline_runs_every_stage(
