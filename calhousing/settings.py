@@ -43,9 +43,9 @@ class LinearParams(Section):
 
 
 class RandomForestParams(Section):
-    n_estimators: int = Field(200, ge=1)
+    n_estimators: int = Field(100, ge=1)
     max_depth: int | None = Field(None, ge=1)
-    min_samples_leaf: int = Field(1, ge=1)
+    min_samples_leaf: int = Field(5, ge=1)
     max_features: float = Field(0.5, gt=0, le=1)
 
 
