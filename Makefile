@@ -13,7 +13,7 @@ CLI := $(RUN) calhousing
 DATA ?=
 PYTEST_ARGS ?=
 
-.PHONY: help setup demo stop pipeline check test test-fast fmt clean
+.PHONY: help setup demo prometheus stop pipeline check test test-fast fmt clean
 
 # Cluster targets (kind, image, deploy) live beside the manifests they drive.
 -include k8s/k8s.mk
@@ -21,7 +21,10 @@ PYTEST_ARGS ?=
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-setup: ## Create .venv from uv.lock (Python 3.11 from this machine)
+UV_VERSION := 0.13.8
+
+setup: ## Create .venv from uv.lock (installs uv first if missing; Python 3.11 from this machine)
+	@command -v uv >/dev/null || python3 -m pip install --quiet "uv==$(UV_VERSION)"
 	uv sync --frozen
 
 demo: setup ## Whole lifecycle locally: MLflow, DVC pipeline, MLServer, sample V2 calls (DATA=path-or-url)
@@ -31,6 +34,9 @@ demo: setup ## Whole lifecycle locally: MLflow, DVC pipeline, MLServer, sample V
 	$(RUN) dvc push --quiet
 	$(CLI) local start serve --restart
 	$(CLI) demo
+
+prometheus: setup ## Local Prometheus (:9090) + Pushgateway (:9091) scraping the demo (Debian's prometheus)
+	$(CLI) prometheus
 
 stop: ## Stop what `make demo` started
 	$(CLI) local stop
@@ -54,5 +60,5 @@ fmt: setup ## Format and autofix
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
 
-clean: stop ## Stop services and remove local run state (.run/)
-	rm -rf .run
+clean: stop ## Stop services, delete the local MLflow store and the records of its runs
+	rm -rf .run artifacts/candidates.json artifacts/evaluation.json artifacts/decision.json
