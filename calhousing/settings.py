@@ -79,6 +79,13 @@ class RegistrySettings(Section):
     alias: str = "production"
     min_improvement: float = Field(0.0, ge=0)
     """A challenger is promoted only if its holdout RMSE beats the champion's by more than this."""
+    bootstrap_resamples: int = Field(2_000, ge=100)
+    """Paired bootstrap resamples of the holdout rows for the RMSE-difference interval."""
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+    """The interval on (champion RMSE - challenger RMSE) must exclude zero at this level: a
+    challenger better only by the holdout's luck of the draw is not promoted."""
+    latency_budget_ms: float = Field(25.0, gt=0)
+    """95th percentile of a single-row predict (one thread, as served) a challenger must meet."""
 
     @property
     def model_uri(self) -> str:
@@ -96,6 +103,10 @@ class MlflowSettings(Section):
     allowed_hosts: tuple[str, ...] = ()
     """Host headers the server accepts beyond localhost (MLflow >= 3.5 answers 403 otherwise)."""
     workers: int = Field(1, ge=1)
+    app_name: Literal["basic-auth"] | None = None
+    """`basic-auth`: every call but /health needs a user (HTTP 401 otherwise). The server then
+    also needs MLFLOW_AUTH_ADMIN_PASSWORD and MLFLOW_FLASK_SERVER_SECRET_KEY in its environment
+    (Secrets in the chart) and keeps its users in ./basic_auth.db, in its working directory."""
 
 
 class ServeSettings(Section):
@@ -107,6 +118,9 @@ class ServeSettings(Section):
     """What to serve; defaults to the registry alias, `models:/<model_name>@<alias>`."""
     max_batch_rows: int = Field(10_000, ge=1)
     """Larger batches are refused with 400 before any work is done."""
+    max_request_bytes: int = Field(8 * 1024 * 1024, ge=1024)
+    """Larger REST bodies (413) and gRPC messages (RESOURCE_EXHAUSTED) are refused unread. A
+    full batch of 10,000 rows is about 1.5 MB of JSON; keep the ingress limit in step."""
     predict_threads: int = Field(1, ge=1)
     """OpenMP threads per prediction. More threads contend for a pod's CPU share: a single-row
     predict measured 150 ms with the default (one per host core), 0.25 ms with one."""
@@ -129,6 +143,63 @@ class MonitoringSettings(Section):
     pushgateway_port: int = Field(9091, ge=1, le=65535)
 
 
+class PredlogSettings(Section):
+    """The prediction log: every served row, written off the request path by a background
+    thread in batches. One SQLAlchemy URL: SQLite locally, PostgreSQL in the cluster."""
+
+    url: str | None = "sqlite:///.run/predictions.db"
+    """Where rows go, e.g. postgresql://user:pass@host:5432/predictions. None: not logged."""
+    batch_rows: int = Field(500, ge=1)
+    """Rows per INSERT: the writer flushes when it has this many, or every flush_interval_s."""
+    flush_interval_s: float = Field(1.0, gt=0)
+    queue_requests: int = Field(10_000, ge=1)
+    """Requests waiting to be written; beyond this a request's rows are dropped (counted in
+    calhousing_predlog_dropped_rows_total and logged) rather than slowing serving down."""
+    retries: int = Field(3, ge=0)
+    """Attempts after a failed write (with doubling back-off) before its rows are dropped."""
+    retry_backoff_s: float = Field(0.5, gt=0)
+    shutdown_timeout_s: float = Field(10.0, gt=0)
+    """How long a graceful shutdown waits for the queue to be written."""
+
+
+class DriftSettings(Section):
+    """The drift check (`calhousing drift`): a window of logged predictions against the
+    production model's reference profile, then maybe a retrain."""
+
+    window_s: int = Field(3600, ge=1)
+    """Length of a window; windows are numbered floor(end / window_s), so two checks in the
+    same window share its number (and its retrain Job name)."""
+    min_rows: int = Field(200, ge=1)
+    """A window with fewer rows is too small to judge: reported, never a retrain."""
+    psi_threshold: float = Field(0.2, gt=0)
+    """Population stability index above which a column has moved (0.1 small, 0.25 large)."""
+    ks_alpha: float = Field(0.01, gt=0, lt=1)
+    """A column drifts when its PSI is above the threshold AND the Kolmogorov-Smirnov test
+    rejects 'same distribution' at this level: PSI says the shift matters, KS that a small
+    window did not just get unlucky."""
+    max_null_share: float = Field(0.01, ge=0, le=1)
+    """Data-quality gate: more missing values than this in any feature blocks the retrain."""
+    max_out_of_range_share: float = Field(0.05, ge=0, le=1)
+    """Data-quality gate: share of rows of a feature outside its physical range."""
+    max_scale_ratio: float = Field(20.0, gt=1)
+    """Data-quality gate: a feature whose median moved by this factor from the reference is
+    taken for a unit change upstream (dollars for $10k), not drift."""
+    consecutive: int = Field(2, ge=1)
+    """Drift must persist for this many consecutive windows before a retrain starts."""
+    cooldown_s: int = Field(86_400, ge=0)
+    """No new retrain within this long of the last one."""
+    launcher: Literal["process", "kubernetes"] = "process"
+    """How a retrain starts: `process` runs `calhousing pipeline` here; `kubernetes` creates a
+    Job from the retrain CronJob's template through the Kubernetes API."""
+    namespace: str = "default"
+    retrain_cronjob: str = "calhousing-retrain"
+    """The suspended CronJob whose jobTemplate a retrain Job is created from."""
+    report_dir: Path = Path(".run/drift")
+    """Where each check writes its JSON report (also logged to MLflow)."""
+    experiment: str = "calhousing-drift"
+    """MLflow experiment of the drift check runs."""
+
+
 class LocalSettings(Section):
     run_dir: Path = Path(".run")
     """Logs, pid files and the local MLflow store of `make demo`."""
@@ -145,6 +216,8 @@ class Settings(BaseSettings):
     mlflow: MlflowSettings = MlflowSettings()
     serve: ServeSettings = ServeSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
+    predlog: PredlogSettings = PredlogSettings()
+    drift: DriftSettings = DriftSettings()
     local: LocalSettings = LocalSettings()
 
     @classmethod

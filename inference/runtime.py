@@ -21,6 +21,7 @@ under the concrete version; the V2 `id` is the request id, echoed in the respons
 """
 
 import asyncio
+import time
 import warnings
 from pathlib import Path
 from typing import Final
@@ -40,7 +41,7 @@ from mlserver.types import (
 from threadpoolctl import threadpool_limits
 
 from calhousing.features import FEATURE_NAMES, TARGET
-from inference import codec, loader, metrics, tracing
+from inference import codec, loader, metrics, predlog, tracing
 
 OUTPUT: Final = TARGET.name
 INPUTS: Final = [
@@ -66,6 +67,7 @@ class HousingRuntime(MLModel):  # type: ignore[misc]  # mlserver ships no type h
             metrics.load_failed(self.name)
             raise
         self._estimator, self._version = model.estimator, model.ref.version
+        self._predlog = predlog.open_log(extra.get("predlog"), self.name)
         self._metrics = metrics.ModelMetrics(
             self.name, self._version, _provenance(model), model.profile
         )
@@ -83,6 +85,8 @@ class HousingRuntime(MLModel):  # type: ignore[misc]  # mlserver ships no type h
     async def unload(self) -> bool:
         if hasattr(self, "_metrics"):  # MLServer also unloads a model whose load failed
             self._metrics.close()
+        if log := getattr(self, "_predlog", None):  # writes what is still queued
+            await asyncio.to_thread(log.close)
         return True
 
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:
@@ -99,6 +103,9 @@ class HousingRuntime(MLModel):  # type: ignore[misc]  # mlserver ships no type h
             # cost of a thread hop for the common single-row request.
             values = self._estimator.predict(matrix).astype("float64").reshape(-1, 1)
             self._metrics.observe(request, matrix, values.ravel())
+        if self._predlog is not None:
+            served = (str(payload.id), self.name, self._version, matrix, values.ravel())
+            self._predlog.submit(predlog.Served(time.time(), *served))
         output = ResponseOutput(
             name=OUTPUT,
             shape=list(values.shape),

@@ -5,6 +5,8 @@ edge that runs it until SIGTERM/SIGINT, which MLServer itself handles by stoppin
 """
 
 import asyncio
+import json
+from pathlib import Path
 from typing import Any
 
 from fastapi import Request
@@ -20,6 +22,7 @@ from starlette.exceptions import HTTPException
 from calhousing.errors import CalhousingError
 from calhousing.settings import Settings
 from calhousing.telemetry import json_logging
+from inference import guards
 from inference.runtime import HousingRuntime
 
 JSON_LOGGERS = ("mlserver", "uvicorn", "calhousing", "inference")
@@ -39,6 +42,8 @@ def build(settings: Settings) -> tuple[MLServerSettings, ModelSettings]:
         http_port=serve.http_port,
         grpc_port=serve.grpc_port,
         metrics_port=serve.metrics_port,
+        # gRPC's own limit; _Server applies the same one to REST bodies.
+        grpc_max_message_length=serve.max_request_bytes,
         metrics_dir=str(serve.workdir / "metrics"),
         environments_dir=str(serve.workdir / "envs"),
         # The repository API scans this folder for model-settings.json; ours has none.
@@ -56,6 +61,7 @@ def build(settings: Settings) -> tuple[MLServerSettings, ModelSettings]:
                 "max_batch_rows": serve.max_batch_rows,
                 "scratch_dir": str(serve.workdir / "models"),
                 "predict_threads": serve.predict_threads,
+                "predlog": settings.predlog.model_dump(mode="json"),
             },
         ),
     )
@@ -85,17 +91,37 @@ def install_rest_error_handlers() -> None:
 
 class _Server(MLServer):  # type: ignore[misc]  # mlserver ships no type hints
     """Remembers whether it stopped on a signal: MLServer also stops itself, silently, when
-    the model fails to load at start-up, and that must not look like a clean exit."""
+    the model fails to load at start-up, and that must not look like a clean exit. Adds the
+    request guards MLServer lacks (inference.guards): REST body limit, raw gRPC checks."""
 
     signalled = False
+
+    def _create_servers(self) -> None:
+        super()._create_servers()
+        limit = self._settings.grpc_max_message_length
+        self._rest_server._app.add_middleware(guards.BodyLimit, max_bytes=limit)
+        self._grpc_server = guards.CheckedGRPCServer(
+            self._settings, self._data_plane, self._model_repository_handlers
+        )
 
     async def stop(self, sig: int | None = None) -> None:
         self.signalled = self.signalled or sig is not None
         await super().stop(sig)
 
 
+def publish(server: MLServerSettings, model: ModelSettings) -> None:
+    """Write the model's settings into the repository folder: MLServer's reload API
+    (`POST /v2/repository/models/<name>/load`) finds models there, and reloads this one by
+    loading the alias's new version before unloading the old, so no request is dropped."""
+    folder = Path(server.model_repository_root) / model.name
+    folder.mkdir(parents=True, exist_ok=True)
+    body = model.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    (folder / "model-settings.json").write_text(json.dumps(body, indent=2))
+
+
 async def _run(settings: Settings) -> None:
     server_settings, model_settings = build(settings)
+    publish(server_settings, model_settings)
     server = _Server(server_settings)
     await server.start([model_settings])
     if not server.signalled:
