@@ -33,6 +33,7 @@ RUN --mount=type=secret,id=ca_bundle,required=false \
     /opt/uv/bin/uv sync --frozen --no-dev --no-install-project --python python3
 
 # Then the project, installed as a wheel (not editable): the final stage needs no sources.
+# uv keys its cache of a local project on pyproject.toml only: rebuild it from these sources.
 COPY calhousing ./calhousing
 COPY training ./training
 COPY inference ./inference
@@ -40,7 +41,8 @@ COPY monitoring ./monitoring
 RUN --mount=type=secret,id=ca_bundle,required=false \
     --mount=type=cache,target=/root/.cache/uv \
     if [ -s /run/secrets/ca_bundle ]; then export SSL_CERT_FILE=/run/secrets/ca_bundle; fi; \
-    /opt/uv/bin/uv sync --frozen --no-dev --no-editable --python python3
+    /opt/uv/bin/uv sync --frozen --no-dev --no-editable --python python3 \
+      --reinstall-package calhousing-mlops
 
 
 FROM ${BASE_IMAGE}

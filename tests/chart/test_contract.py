@@ -127,7 +127,9 @@ def _running(process: Process, url: str, log: Path) -> Any:
 
 def test_mlflow_accepts_the_in_cluster_host_names_the_chart_gives_it(mlflow_uri: str) -> None:
     search = f"{mlflow_uri}/api/2.0/mlflow/experiments/search?max_results=1"
-    assert httpx.get(search, headers={"Host": "calhousing-mlflow:5000"}).status_code == 200
+    assert (
+        httpx.get(search, headers={"Host": "calhousing-mlflow:5000"}, timeout=60).status_code == 200
+    )
     assert (
         httpx.get(search, headers={"Host": "calhousing-mlflow.calhousing.svc"}).status_code == 200
     )

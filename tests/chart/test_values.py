@@ -210,10 +210,6 @@ def test_extra_env_reaches_training_as_strings() -> None:
         ({"training": {"schedule": "every day"}}, "/training/schedule'"),
         ({"runAsUser": 0}, "/runAsUser': minimum"),
         ({"drift": {"enabled": True}}, "/drift/enabled': value must be false"),
-        (
-            {"monitoring": {"serviceMonitor": {"enabled": True}}},
-            "/monitoring/serviceMonitor/enabled': value must be false",
-        ),
     ],
 )
 def test_the_schema_refuses_impossible_values_by_name(values: dict[str, Any], message: str) -> None:
