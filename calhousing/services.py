@@ -22,6 +22,8 @@ def mlflow_server_argv(mlflow: MlflowSettings) -> list[str]:
     ]  # fmt: skip
     if mlflow.allowed_hosts:
         argv += ["--allowed-hosts", ",".join(mlflow.allowed_hosts)]
+    if mlflow.app_name:
+        argv += ["--app-name", mlflow.app_name]
     return argv
 
 

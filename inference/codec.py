@@ -188,8 +188,9 @@ def _numbers(name: str, datatype: str, data: Any) -> Matrix:
         raise InvalidRequestError(
             f"input {name!r}: data is not a rectangular array", "shape", name
         ) from None
-    # Kind, not a cast: np.asarray(["1.5"], float) would quietly accept strings.
-    if raw.dtype.kind not in "iuf":
+    # Kind, not a cast: np.asarray(["1.5"], float) would quietly accept strings. Booleans
+    # mixed with numbers become 1.0 and 0.0, so JSON `true` needs looking for in the data.
+    if raw.dtype.kind not in "iuf" or _has_bool(data):
         raise InvalidRequestError(
             f"input {name!r}: data must be numbers, got {_example(data)}", "dtype", name
         )
@@ -207,6 +208,14 @@ def _numbers(name: str, datatype: str, data: Any) -> Matrix:
     with np.errstate(over="ignore"):
         declared = raw.astype(FLOAT_TYPES.get(datatype, np.float64))
     return declared.astype(np.float64).reshape(-1)
+
+
+def _has_bool(data: Any) -> bool:
+    if not isinstance(data, list) or not data:
+        return False
+    if isinstance(data[0], list):
+        return any(map(_has_bool, data))
+    return bool in set(map(type, data))  # one C-speed pass: ~0.5 us for a row of 8
 
 
 def _example(data: Any) -> str:

@@ -74,6 +74,7 @@ REFUSED: list[tuple[str, list[T], str]] = [
     ("string-in-fp64", with_value(3, "1.0"), "data must be numbers, got str '1.0'"),
     ("none-in-fp64", with_value(3, None), "data must be numbers, got NoneType None"),
     ("bools-in-fp64", tensor([True] * 16), "data must be numbers, got bool True"),
+    ("a-bool-among-numbers", with_value(1, True), "data must be numbers, got bool True"),
     ("object-data", tensor({"MedInc": 1}), "data must be numbers, got dict"),
     ("huge-int", tensor([2**70] * 8, [1, 8], "INT64"), "integers too large for 64 bits"),
     ("ragged", tensor([ROW, ROW[:7]]), "data is not a rectangular array"),

@@ -1,0 +1,154 @@
+"""Refusals MLServer 1.7.1 cannot make itself: too-large REST bodies, malformed raw gRPC buffers.
+
+REST: neither MLServer nor uvicorn limits a request body, so a client can make the server
+buffer and parse any amount of JSON. `BodyLimit` answers 413 `{"error": ...}` before parsing,
+and 415 to a body declared as something other than JSON (MLServer parses any body as JSON,
+whatever its type: a form or a CSV posted by mistake would otherwise meet a confusing error or,
+worse, an answer). A body with no declared type is read as JSON, as MLServer always has.
+gRPC has its own limit (`grpc_max_message_length`, RESOURCE_EXHAUSTED); the REST limit reuses
+that one setting so both protocols refuse the same size.
+
+gRPC raw contents: MLServer unpacks `raw_input_contents` with `struct` before any model code
+runs, and answers a buffer of the wrong length (or a missing buffer, or an unknown datatype)
+with INTERNAL. `raw_contents_problem` checks the same things first, so the client gets
+INVALID_ARGUMENT and a message naming the input.
+"""
+
+from collections.abc import Callable
+from math import prod
+from typing import Any, Final
+
+import numpy as np
+from grpc import ServicerContext
+from mlserver.errors import InferenceError
+from mlserver.grpc import GRPCServer
+from mlserver.grpc import dataplane_pb2 as pb
+from mlserver.types import InferenceRequest
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+ITEM_BYTES: Final = {
+    name: np.dtype(code).itemsize
+    for name, code in {
+        "BOOL": "?", "UINT8": "u1", "UINT16": "u2", "UINT32": "u4", "UINT64": "u8",
+        "INT8": "i1", "INT16": "i2", "INT32": "i4", "INT64": "i8",
+        "FP16": "f2", "FP32": "f4", "FP64": "f8",
+    }.items()
+}  # fmt: skip
+"""Bytes per element of each fixed-size V2 datatype, as MLServer unpacks them."""
+
+
+class BodyLimit:
+    """ASGI middleware: refuse a request body over `max_bytes` with 413, declared or streamed,
+    and a declared non-JSON body with 415."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        if media and media != b"application/json":
+            error = f"content type {media.decode(errors='replace')!r} is not accepted; "
+            error += "send the V2 request as application/json"
+            await JSONResponse({"error": error}, status_code=415)(scope, receive, send)
+            return
+        declared = headers.get(b"content-length")
+        if declared is not None and int(declared) > self.max_bytes:
+            await self._refuse(int(declared), scope, receive, send)
+            return
+        if declared is None:  # chunked: read it here, bounded, then hand it on
+            body = await _read(receive, self.max_bytes)
+            if body is None:
+                await self._refuse(None, scope, receive, send)
+                return
+            receive = _replay(body)
+        await self.app(scope, receive, send)
+
+    async def _refuse(self, size: int | None, scope: Scope, receive: Receive, send: Send) -> None:
+        what = f"{size} bytes" if size is not None else "a streamed body"
+        error = f"request body of {what} exceeds the limit of {self.max_bytes} bytes"
+        error += "; split the batch"
+        await JSONResponse({"error": error}, status_code=413)(scope, receive, send)
+
+
+async def _read(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, or None as soon as it passes `limit`."""
+    chunks, size, more = [], 0, True
+    while more:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:  # what a finished request's receive() says next
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+def raw_contents_problem(request: pb.ModelInferRequest) -> str | None:
+    """Why MLServer could not unpack the request's raw buffers, or None if it can."""
+    raw = request.raw_input_contents
+    if not raw:
+        return None
+    # As MLServer does: inputs with typed contents keep them, the others take buffers in order.
+    needing = [inp for inp in request.inputs if not inp.contents.ListFields()]
+    if len(raw) != len(needing):
+        return f"{len(raw)} raw_input_contents for {len(needing)} inputs without typed contents"
+    for index, (inp, buffer) in enumerate(zip(needing, raw, strict=True)):
+        shape = list(inp.shape)
+        if inp.datatype not in ITEM_BYTES:
+            return (
+                f"input {inp.name!r}: datatype {inp.datatype or '(none)'} is not accepted; "
+                f"send numbers as one of {', '.join(sorted(ITEM_BYTES))}"
+            )
+        if any(n < 0 for n in shape):
+            return f"input {inp.name!r}: shape {shape} has a negative dimension"
+        needed = prod(shape) * ITEM_BYTES[inp.datatype]
+        if len(buffer) != needed:
+            return (
+                f"input {inp.name!r}: raw_input_contents[{index}] has {len(buffer)} bytes; "
+                f"shape {shape} of {inp.datatype} needs {needed}"
+            )
+    return None
+
+
+Inserter = Callable[[pb.ModelInferRequest, ServicerContext], InferenceRequest]
+
+
+class CheckedGRPCServer(GRPCServer):  # type: ignore[misc]  # mlserver ships no type hints
+    """MLServer's gRPC server, with raw buffers checked before MLServer unpacks them."""
+
+    def _create_server(self) -> Any:
+        server = super()._create_server()
+        servicer = self._inference_servicer
+        # `_InsertHeaders` is where ModelInfer (and the stream) convert the request; MLServer
+        # offers no interceptor hook, and an InferenceError raised here becomes INVALID_ARGUMENT.
+        servicer._InsertHeaders = _checked(servicer._InsertHeaders)
+        return server
+
+
+def _checked(convert: Inserter) -> Inserter:
+    def checked(request: pb.ModelInferRequest, context: ServicerContext) -> InferenceRequest:
+        problem = raw_contents_problem(request)
+        if problem is not None:
+            raise InferenceError(f"invalid raw_input_contents: {problem}")
+        return convert(request, context)
+
+    return checked
