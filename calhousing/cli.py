@@ -144,6 +144,60 @@ def demo(params: ParamsOption = Path("params.yaml")) -> None:
     typer.echo(run(_settings(params)))
 
 
+@app.command()
+@user_errors
+def drift(
+    params: ParamsOption = Path("params.yaml"),
+    at: Annotated[
+        float | None, typer.Option(help="Unix time inside the window to check (default: now).")
+    ] = None,
+) -> None:
+    """Check the current window of logged predictions for drift; maybe start a retrain.
+
+    Exit codes: 0 no drift, 3 drift, 4 data-quality gate failed, 1 error (see monitoring.check).
+    """
+    from monitoring.report import run
+
+    text, outcome = run(_settings(params), at)
+    typer.echo(text)
+    raise typer.Exit(int(outcome))
+
+
+@app.command()
+@user_errors
+def rollout(params: ParamsOption = Path("params.yaml")) -> None:
+    """Move serving to the version the alias names, if the prediction log shows another."""
+    from calhousing.predstore import connect
+    from monitoring.report import production_version
+    from monitoring.rollout import reconcile
+    from monitoring.store import last_served_version
+
+    settings = _settings(params)
+    served = last_served_version(connect(str(settings.predlog.url)))
+    typer.echo(reconcile(settings, production_version(settings), served))
+
+
+@app.command()
+@user_errors
+def feedback(
+    labels: Annotated[Path, typer.Argument(help="CSV with request_id, row, value columns.")],
+    params: ParamsOption = Path("params.yaml"),
+) -> None:
+    """Store ground-truth labels by request id; print the realized RMSE of each version."""
+    import csv
+    import time
+
+    from calhousing.predstore import connect
+    from monitoring.store import add_labels, realized_rmse
+
+    engine = connect(str(_settings(params).predlog.url))
+    with labels.open() as rows:
+        found = [(r["request_id"], int(r["row"]), float(r["value"])) for r in csv.DictReader(rows)]
+    typer.echo(f"feedback: {add_labels(engine, found, time.time())} label(s) stored")
+    for version, (rmse, count) in sorted(realized_rmse(engine).items()):
+        typer.echo(f"  v{version}: realized RMSE {rmse:.4f} on {count} labelled row(s)")
+
+
 @local_app.command("start")
 @user_errors
 def local_start(

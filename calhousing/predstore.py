@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.engine import make_url
 
@@ -78,13 +79,29 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
 
 
 def connect(url: str) -> Engine:
-    """An engine on `url` with every table created (a no-op when they exist)."""
+    """An engine on `url` with its database and every table created (no-ops when they exist)."""
     engine = create_engine(url, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         _sqlite_folder(url)
+    elif engine.dialect.name == "postgresql":
+        _postgres_database(url)
     METADATA.create_all(engine)
     return engine
+
+
+def _postgres_database(url: str) -> None:
+    """The prediction log is its own database on the MLflow server: create it on first use
+    (the official image's user owns the server; a managed one may need it made by hand)."""
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        found = connection.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
+        ).first()
+        if found is None:
+            connection.execute(text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
 
 
 def _sqlite_folder(url: str) -> None:

@@ -181,7 +181,7 @@ class DriftSettings(Section):
     """Data-quality gate: more missing values than this in any feature blocks the retrain."""
     max_out_of_range_share: float = Field(0.05, ge=0, le=1)
     """Data-quality gate: share of rows of a feature outside its physical range."""
-    max_scale_ratio: float = Field(20.0, gt=1)
+    max_scale_ratio: float = Field(5.0, gt=1)
     """Data-quality gate: a feature whose median moved by this factor from the reference is
     taken for a unit change upstream (dollars for $10k), not drift."""
     consecutive: int = Field(2, ge=1)
@@ -194,6 +194,15 @@ class DriftSettings(Section):
     namespace: str = "default"
     retrain_cronjob: str = "calhousing-retrain"
     """The suspended CronJob whose jobTemplate a retrain Job is created from."""
+    retrain_tags: dict[str, str] = Field(default_factory=dict)
+    """Set by the drift check on the retrain it starts (env CALHOUSING_DRIFT__RETRAIN_TAGS, as
+    JSON): the trigger's reason and window statistics; register copies them onto the
+    challenger's run and model version."""
+    rollout: Literal["reload", "deployment", "inferenceservice"] = "reload"
+    """How serving moves to a newly promoted version: MLServer's reload API (local), a rolling
+    restart of the predictor Deployment (plain mode), or an InferenceService update (KServe)."""
+    rollout_target: str = "calhousing-predictor"
+    """The Deployment or InferenceService to roll out (unused by `reload`)."""
     report_dir: Path = Path(".run/drift")
     """Where each check writes its JSON report (also logged to MLflow)."""
     experiment: str = "calhousing-drift"

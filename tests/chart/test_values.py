@@ -209,7 +209,7 @@ def test_extra_env_reaches_training_as_strings() -> None:
         ),
         ({"training": {"schedule": "every day"}}, "/training/schedule'"),
         ({"runAsUser": 0}, "/runAsUser': minimum"),
-        ({"drift": {"enabled": True}}, "/drift/enabled': value must be false"),
+        ({"drift": {"consecutive": 0}}, "/drift/consecutive': minimum"),
     ],
 )
 def test_the_schema_refuses_impossible_values_by_name(values: dict[str, Any], message: str) -> None:

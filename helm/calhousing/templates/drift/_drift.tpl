@@ -1,0 +1,24 @@
+{{/* The drift check: names and the prediction store's URL (the MLflow PostgreSQL server, its
+own database; the password comes from the PostgreSQL Secret through $(PREDLOG_PASSWORD)). */}}
+
+{{- define "calhousing.driftName" -}}
+{{- printf "%s-drift" (include "calhousing.fullname" .) }}
+{{- end }}
+
+{{- define "calhousing.predlogEnv" -}}
+- name: PREDLOG_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.postgresql.existingSecret | default (printf "%s-postgresql" (include "calhousing.fullname" .)) }}
+      key: password
+- name: CALHOUSING_PREDLOG__URL
+  value: {{ printf "postgresql://%s:$(PREDLOG_PASSWORD)@%s-postgresql:5432/%s" .Values.postgresql.username (include "calhousing.fullname" .) .Values.drift.predlogDatabase | quote }}
+{{- end }}
+
+{{/* The rollout target: the InferenceService in KServe mode, else the predictor Deployment. */}}
+{{- define "calhousing.rolloutEnv" -}}
+- name: CALHOUSING_DRIFT__ROLLOUT
+  value: {{ ternary "inferenceservice" "deployment" (eq .Values.serving.mode "kserve") }}
+- name: CALHOUSING_DRIFT__ROLLOUT_TARGET
+  value: {{ ternary (include "calhousing.fullname" .) (include "calhousing.predictorService" .) (eq .Values.serving.mode "kserve") | quote }}
+{{- end }}

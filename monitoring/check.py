@@ -1,0 +1,126 @@
+"""The drift check, end to end: window -> quality gate -> drift -> report -> maybe retrain.
+
+Exit codes (`calhousing drift`, the CronJob, `make drift-demo`):
+  0  no drift (or too few rows in the window to judge);
+  3  drift: a retrain was started, or is pending (K windows, cooldown, one already running);
+  4  the data-quality gate failed: upstream data is broken, nothing is retrained;
+  1  the check itself failed (store, registry unreachable...): an error message says why.
+"""
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from enum import IntEnum
+from typing import Any
+
+from sqlalchemy import Engine
+
+from calhousing.predstore import connect
+from calhousing.settings import Settings
+from monitoring import quality, store
+from monitoring.drift import compare
+from monitoring.trigger import Launcher, RetrainRequest, should_retrain
+
+
+class Outcome(IntEnum):
+    NO_DRIFT = 0
+    DRIFT = 3
+    QUALITY_FAILED = 4
+
+
+STATUS = {Outcome.NO_DRIFT: "no_drift", Outcome.DRIFT: "drift", Outcome.QUALITY_FAILED: "quality"}
+
+
+@dataclass
+class Report:
+    window: int
+    start: float
+    end: float
+    rows: int
+    versions: dict[str, int]
+    production_version: str
+    status: str = "no_drift"
+    quality_problems: list[str] = field(default_factory=list)
+    columns: dict[str, dict[str, Any]] = field(default_factory=dict)
+    drifted_features: list[str] = field(default_factory=list)
+    prediction_drifted: bool = False
+    retrain: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+
+def judge(window: store.Window, profile: Any, version: str, settings: Settings) -> Report:
+    """The pure part: the window's quality and drift against the profile, as a report."""
+    drift = settings.drift
+    report = Report(window.number, window.start, window.end, len(window.inputs),
+                    window.versions, version)  # fmt: skip
+    if report.rows < drift.min_rows:
+        report.status = "insufficient_rows"
+        return report
+    gate = quality.check(window.inputs, profile, drift)
+    result = compare(
+        profile, window.inputs, window.predictions, drift.psi_threshold, drift.ks_alpha
+    )
+    columns = [*result.features.values(), *([result.prediction] if result.prediction else [])]
+    report.columns = {c.name: asdict(c) for c in columns}
+    report.drifted_features = result.drifted_features
+    report.prediction_drifted = bool(result.prediction and result.prediction.drifted)
+    report.quality_problems = gate.problems
+    report.status = "quality" if not gate.ok else ("drift" if result.drifted else "no_drift")
+    return report
+
+
+def outcome(report: Report) -> Outcome:
+    return next((o for o, s in STATUS.items() if s == report.status), Outcome.NO_DRIFT)
+
+
+def maybe_retrain(
+    engine: Engine, report: Report, launcher: Launcher, now: float, settings: Settings
+) -> dict[str, Any]:
+    """Start a retrain if drift persisted and the cooldown passed; what happened, as a dict."""
+    window = report.window
+    drifted = store.drifted_windows(
+        engine, range(window - settings.drift.consecutive + 1, window + 1)
+    )
+    last = store.last_retrain(engine)
+    if last is not None and last.window == window:
+        return {"started": False, "reason": f"already started for this window: {last.name}"}
+    last_at = last.started_at if last else None
+    verdict = should_retrain(window, drifted, last_at, now, settings.drift)
+    if not verdict.start:
+        return {"started": False, "reason": verdict.reason}
+    running = launcher.active()
+    if running is not None:
+        return {"started": False, "reason": f"a retrain is still running: {running}"}
+    psi = {name: report.columns[name]["psi"] for name in report.drifted_features}
+    request = RetrainRequest(window, verdict.reason, psi)
+    launched = launcher.launch(request)
+    store.record_retrain(
+        engine, store.Retrain(window, now, launched.name, launcher.kind, verdict.reason)
+    )
+    return {"started": launched.created, "name": launched.name, "reason": verdict.reason,
+            "launcher": launcher.kind}  # fmt: skip
+
+
+def run_check(
+    settings: Settings, profile: Any, version: str, launcher: Launcher, now: float | None = None
+) -> Report:
+    """Check the window holding `now` (default: the current one) and act on it."""
+    now = time.time() if now is None else now
+    engine = connect(str(settings.predlog.url))
+    number = int(now // settings.drift.window_s)
+    report = judge(store.read_window(engine, number, settings.drift.window_s), profile, version,
+                   settings)  # fmt: skip
+    store.record_window(
+        engine,
+        number,
+        checked_at=now,
+        rows=report.rows,
+        status=report.status,
+        report=report.to_json(),
+    )
+    if report.status == "drift":
+        report.retrain = maybe_retrain(engine, report, launcher, now, settings)
+    engine.dispose()
+    return report

@@ -1,0 +1,110 @@
+"""The drift check's edges: the production model's reference profile from MLflow, and the
+report written three ways (a JSON file, an MLflow run with the file and the scores, pushed
+metrics). `run` is what `calhousing drift` calls."""
+
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from calhousing.errors import CalhousingError
+from calhousing.profile import ReferenceProfile
+from calhousing.settings import Settings
+from calhousing.telemetry import DRIFT_JOB, RETRAIN_TRIGGER, Sample, batch_job, drift_samples, push
+from monitoring.check import Outcome, Report, outcome, run_check
+from monitoring.launchers import launcher_for
+
+PROFILE_ARTIFACT = "reference_profile.json"
+
+
+def _client(settings: Settings) -> Any:
+    uri = settings.mlflow.tracking_uri
+    if uri.startswith("http"):
+        try:
+            httpx.get(f"{uri.rstrip('/')}/health", timeout=5).raise_for_status()
+        except httpx.HTTPError as err:
+            raise CalhousingError(f"MLflow at {uri} unreachable: {err}") from err
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def production_profile(settings: Settings) -> tuple[str, ReferenceProfile]:
+    """The version the alias names and the reference profile logged with it."""
+    import mlflow.artifacts
+    from mlflow.exceptions import MlflowException
+
+    registry = settings.registry
+    client = _client(settings)
+    try:
+        version = client.get_model_version_by_alias(registry.model_name, registry.alias)
+        local = mlflow.artifacts.download_artifacts(
+            run_id=version.run_id,
+            artifact_path=PROFILE_ARTIFACT,
+            tracking_uri=settings.mlflow.tracking_uri,
+        )
+    except MlflowException as err:
+        raise CalhousingError(f"no reference profile for {registry.model_uri}: {err}") from err
+    return str(version.version), ReferenceProfile.model_validate_json(Path(local).read_text())
+
+
+def log_report(settings: Settings, report: Report) -> Path:
+    import mlflow
+
+    folder = settings.drift.report_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"drift-window-{report.window}.json"
+    path.write_text(report.to_json() + "\n")
+    client = _client(settings)
+    experiment = mlflow.set_experiment(settings.drift.experiment).experiment_id
+    tags = {"status": report.status, "window": str(report.window),
+            "model.version": report.production_version,
+            "drifted": ",".join(report.drifted_features)}  # fmt: skip
+    run = client.create_run(experiment, run_name=f"drift-{report.window}", tags=tags)
+    metrics = {f"psi.{name}": column["psi"] for name, column in report.columns.items()}
+    for name, value in (metrics | {"rows": float(report.rows)}).items():
+        client.log_metric(run.info.run_id, name, value)
+    client.log_artifact(run.info.run_id, str(path))
+    client.set_terminated(run.info.run_id)
+    return path
+
+
+def push_report(settings: Settings, report: Report) -> None:
+    group = {"model": settings.registry.model_name}
+    scores = {name: column["psi"] for name, column in report.columns.items()}
+    samples = drift_samples(report.production_version, scores, settings.drift.psi_threshold)
+    if report.retrain.get("started"):
+        samples.append(Sample(RETRAIN_TRIGGER, time.time(), {"reason": "drift"}))
+    push(settings.monitoring, DRIFT_JOB, group, samples)
+
+
+def summary(report: Report, path: Path) -> str:
+    lines = [f"drift: window {report.window}, {report.rows} rows, production "
+             f"v{report.production_version}: {report.status} (report {path})"]  # fmt: skip
+    lines += [f"  quality: {problem}" for problem in report.quality_problems]
+    for name, column in report.columns.items():
+        mark = "DRIFT" if column["drifted"] else "ok"
+        lines.append(f"  {name:<11} PSI {column['psi']:.3f}  KS {column['ks']:.3f} "
+                     f"(p {column['p_value']:.2g})  mean {column['reference_mean']:.3g} -> "
+                     f"{column['live_mean']:.3g}  {mark}")  # fmt: skip
+    if report.retrain:
+        lines.append(f"  retrain: {report.retrain}")
+    return "\n".join(lines)
+
+
+def run(settings: Settings, now: float | None = None) -> tuple[str, Outcome]:
+    if settings.predlog.url is None:
+        raise CalhousingError("predlog.url is not set: there is no prediction log to check")
+    with batch_job(settings.monitoring, DRIFT_JOB, settings.registry.model_name):
+        version, profile = production_profile(settings)
+        report = run_check(settings, profile, version, launcher_for(settings), now)
+        path = log_report(settings, report)
+        push_report(settings, report)
+    return summary(report, path), outcome(report)
+
+
+def production_version(settings: Settings) -> str:
+    registry = settings.registry
+    found = _client(settings).get_model_version_by_alias(registry.model_name, registry.alias)
+    return str(found.version)

@@ -1,0 +1,75 @@
+"""The drift CronJob as the chart renders it: valid, restricted, wired to the prediction log,
+the retrain CronJob and the predictor of either serving mode; refused when it cannot work."""
+
+from typing import Any
+
+import helm_python
+import kubernetes_validate  # type: ignore[import-untyped]
+import pytest
+
+from tests.chart.manifests import CHART, one, pod_templates, render
+from tests.chart.test_security import restricted_violations
+
+
+def _drift(mode: str) -> list[dict[str, Any]]:
+    return render({"drift": {"enabled": True}, "serving": {"mode": mode}})
+
+
+def _env(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    pod = one(docs, "CronJob", "calhousing-drift")["spec"]["jobTemplate"]["spec"]["template"]
+    return {
+        e["name"]: e.get("value", e.get("valueFrom")) for e in pod["spec"]["containers"][0]["env"]
+    }
+
+
+@pytest.mark.parametrize("mode", ["plain", "kserve"])
+def test_the_drift_cronjob_is_valid_and_restricted(mode: str) -> None:
+    docs = _drift(mode)
+    for kind in ("CronJob", "NetworkPolicy", "Role", "RoleBinding"):
+        for doc in (d for d in docs if d["kind"] == kind):
+            kubernetes_validate.validate(doc, "1.33", strict=True)
+    drift = next(p for p in pod_templates(docs) if p.source == "CronJob/calhousing-drift")
+    assert not restricted_violations(drift)
+    assert drift.spec["serviceAccountName"] == "calhousing-retrain-trigger"
+    values = {"drift": {"enabled": True}, "serving": {"mode": mode}}
+    report = helm_python.lint(CHART, values, strict=True, namespace="calhousing")
+    assert not [m for m in report["messages"] if m["severity"] >= 2]
+
+
+@pytest.mark.parametrize(
+    ("mode", "rollout", "target"),
+    [("plain", "deployment", "calhousing-predictor"), ("kserve", "inferenceservice", "calhousing")],
+)
+def test_the_check_gets_its_store_trigger_and_rollout_target(
+    mode: str, rollout: str, target: str
+) -> None:
+    docs = _drift(mode)
+    env = _env(docs)
+    assert env["CALHOUSING_DRIFT__LAUNCHER"] == "kubernetes"
+    assert (
+        env["CALHOUSING_DRIFT__RETRAIN_CRONJOB"]
+        == one(docs, "CronJob", "calhousing-retrain")["metadata"]["name"]
+    )
+    assert env["CALHOUSING_PREDLOG__URL"] == (
+        "postgresql://mlflow:$(PREDLOG_PASSWORD)@calhousing-postgresql:5432/predictions"
+    )
+    assert env["CALHOUSING_DRIFT__ROLLOUT"] == rollout
+    assert env["CALHOUSING_DRIFT__ROLLOUT_TARGET"] == target
+    [rule] = one(docs, "Role", "calhousing-rollout")["rules"]
+    assert rule["resourceNames"] == [target] and rule["verbs"] == ["patch"]
+
+
+def test_drift_and_quality_outcomes_fail_the_job_without_retries() -> None:
+    spec = one(_drift("plain"), "CronJob", "calhousing-drift")["spec"]
+    rules = spec["jobTemplate"]["spec"]["podFailurePolicy"]["rules"]
+    assert rules[0] == {
+        "action": "FailJob",
+        "onExitCodes": {"containerName": "drift", "operator": "In", "values": [2, 3, 4]},
+    }
+    assert spec["concurrencyPolicy"] == "Forbid"
+
+
+def test_drift_needs_the_bundled_database() -> None:
+    values = {"drift": {"enabled": True}, "mlflow": {"backend": {"type": "sqlite"}}}
+    with pytest.raises(Exception, match=r"drift\.enabled needs mlflow\.backend\.type postgresql"):
+        render(values)
