@@ -126,6 +126,15 @@ def serve(params: ParamsOption = Path("params.yaml")) -> None:
     run(_settings(params))
 
 
+@app.command()
+@user_errors
+def prometheus(params: ParamsOption = Path("params.yaml")) -> None:
+    """Run a local Prometheus and Pushgateway scraping the local server (foreground)."""
+    from calhousing.prometheus import run
+
+    run(_settings(params))
+
+
 @app.command("mlflow-server")
 @user_errors
 def mlflow_server(params: ParamsOption = Path("params.yaml")) -> None:

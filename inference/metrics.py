@@ -218,7 +218,8 @@ class ModelMetrics:
         self._in_flight.inc()
         try:
             yield request
-            request.outcome = "ok"
+            if request.outcome == "error":  # not rejected, and nothing escaped
+                request.outcome = "ok"
         finally:
             self._in_flight.dec()
             request.seconds = time.perf_counter() - start

@@ -69,6 +69,7 @@ template:
           {{- include "calhousing.commonEnv" . | nindent 10 }}
           - name: CALHOUSING_DATA__SOURCE
             value: {{ .Values.training.dataSource | quote }}
+          {{- include "calhousing.monitoringEnv" . | nindent 10 }}
           {{- include "calhousing.extraEnv" .Values.training.env | nindent 10 }}
         resources:
           {{- toYaml .Values.training.resources | nindent 10 }}
