@@ -1,0 +1,156 @@
+"""No secret in the repository or in what the chart renders (every credential comes from a
+Secret reference), no Role that can read Secrets or reach into pods, and request bodies
+limited at the ingress as on the server."""
+
+import re
+import subprocess
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from calhousing.settings import ServeSettings
+from tests.chart.manifests import (
+    PROFILES,
+    REPO,
+    Manifest,
+    one,
+    pod_templates,
+    profile_values,
+    render,
+)
+
+SECRET_PATTERNS = {
+    "private key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    "AWS access key": re.compile(r"\bAKIA[0-9A-Z]{16}\b"),
+    "GitHub token": re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),
+    "Slack token": re.compile(r"\bxox[abpors]-[A-Za-z0-9-]{10,}\b"),
+    "password in a URL": re.compile(r"://[^/\s:@$]+:(?!\$\()[^/\s@$]{6,}@"),
+    "assigned secret": re.compile(
+        r"(?i)\b(password|passwd|secret|token|api_key)\b\s*[:=]\s*[\"'][^\"'\s$({]{8,}[\"']"
+    ),
+}
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|CREDENTIAL|_KEY$|^DATABASE_URL$")
+AUTH = {"mlflow": {"auth": {"enabled": True, "existingSecret": "mlflow-admin"}}}
+EXTERNAL_DB = {
+    "mlflow": {"backend": {"type": "external", "external": {"existingSecret": "mlflow-db"}}}
+}
+VARIANTS = [*PROFILES, "auth", "external-db"]
+
+
+def variant(name: str) -> list[Manifest]:
+    extras: dict[str, dict[str, Any]] = {"auth": AUTH, "external-db": EXTERNAL_DB}
+    extra = extras.get(name)
+    return render(extra) if extra is not None else render(profile_values(name))
+
+
+def tracked_text_files() -> Iterator[tuple[str, str]]:
+    names = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True, text=True
+    ).stdout.split("\0")
+    for name in filter(None, names):
+        try:
+            yield name, (REPO / name).read_text()
+        except (UnicodeDecodeError, FileNotFoundError, IsADirectoryError):
+            continue  # binary, or deleted in the work tree
+
+
+def find_secrets(text: str) -> list[str]:
+    return [what for what, pattern in SECRET_PATTERNS.items() if pattern.search(text)]
+
+
+def test_no_tracked_file_holds_a_secret() -> None:
+    found = {name: hits for name, text in tracked_text_files() if (hits := find_secrets(text))}
+    assert found == {}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "-----BEGIN OPENSSH PRIVATE KEY-----",
+        "url: postgresql://mlflow:hunter2hunter2@db:5432/mlflow",
+        'password = "correct-horse-battery"',
+        "AKIAIOSFODNN7EXAMPLE",
+    ],
+)
+def test_the_scan_catches_a_planted_secret(text: str) -> None:
+    assert find_secrets(text)
+
+
+def env_vars(docs: list[Manifest]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for pod in pod_templates(docs):
+        for container in pod.containers:
+            for env in container.get("env", []):
+                yield f"{pod.source}/{container['name']}", env
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_every_credential_in_the_rendered_chart_comes_from_a_secret(name: str) -> None:
+    docs = variant(name)
+    literal = [
+        f"{where}: {env['name']}"
+        for where, env in env_vars(docs)
+        if SECRET_NAME.search(env["name"]) and "secretKeyRef" not in env.get("valueFrom", {})
+    ]
+    in_values = [
+        f"{where}: {env['name']}"
+        for where, env in env_vars(docs)
+        if find_secrets(f"{env['name']} = {env.get('value', '')!r}")
+    ]
+    assert literal == [] and in_values == []
+
+
+def test_the_only_rendered_secret_is_generated_at_install_and_never_a_constant() -> None:
+    first, second = ([d for d in render({}) if d["kind"] == "Secret"] for _ in range(2))
+    assert [s["metadata"]["name"] for s in first] == ["calhousing-postgresql"]
+    assert first[0]["data"]["password"] != second[0]["data"]["password"]
+    assert not [d for d in variant("external-db") if d["kind"] == "Secret"]
+
+
+def grants(role: Manifest) -> Iterator[tuple[str, str, str]]:
+    for rule in role.get("rules", []):
+        for group in rule.get("apiGroups", []):
+            for resource in rule.get("resources", []):
+                for verb in rule.get("verbs", []):
+                    yield group, resource, verb
+
+
+FORBIDDEN = [
+    ("", "secrets", {"get", "list", "watch", "*"}),
+    ("", "pods/exec", {"create", "get", "*"}),
+    ("", "pods/attach", {"create", "get", "*"}),
+    ("", "pods/portforward", {"create", "get", "*"}),
+    ("", "pods", {"create", "*"}),
+    ("rbac.authorization.k8s.io", "*", {"create", "update", "patch", "bind", "escalate", "*"}),
+]
+
+
+def forbidden(group: str, resource: str, verb: str) -> bool:
+    return any(
+        group in (g, "*") and resource in (r, "*", r.split("/")[0] + "/*") and verb in verbs
+        for g, r, verbs in FORBIDDEN
+    )
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_no_role_can_read_secrets_or_exec_into_pods(name: str) -> None:
+    roles = [d for d in variant(name) if d["kind"] in ("Role", "ClusterRole")]
+    assert roles, "the retrain trigger's Role should render"
+    found = {r["metadata"]["name"]: [g for g in grants(r) if forbidden(*g)] for r in roles}
+    assert {role: bad for role, bad in found.items() if bad} == {}
+
+
+def test_the_rbac_check_catches_a_role_that_reads_secrets() -> None:
+    role = {"rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}]}
+    exec_role = {"rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["create"]}]}
+    assert [g for g in grants(role) if forbidden(*g)]
+    assert [g for g in grants(exec_role) if forbidden(*g)]
+
+
+def test_the_ingress_admits_exactly_the_bodies_the_server_admits() -> None:
+    docs = render({})
+    limit = ServeSettings().max_request_bytes
+    assert limit == 8 * 1024 * 1024  # nginx reads "8m" as MiB
+    for ingress in ("calhousing-rest", "calhousing-grpc"):
+        annotations = one(docs, "Ingress", ingress)["metadata"]["annotations"]
+        assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == "8m"
