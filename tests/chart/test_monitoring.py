@@ -139,7 +139,11 @@ def test_training_pushes_to_the_charts_pushgateway_and_may_reach_it() -> None:
     )
     ingress = one(docs, "NetworkPolicy", "calhousing-pushgateway")["spec"]["ingress"][0]
     assert ingress["ports"] == [{"port": 9091, "protocol": "TCP"}]
-    assert len(ingress["from"]) == 2  # training pods and the monitoring namespace
+    sources = [
+        f["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/component")
+        for f in ingress["from"]
+    ]
+    assert sources == ["training", "drift", None]  # and Prometheus' namespace
 
 
 def test_a_given_pushgateway_replaces_the_charts_own() -> None:
