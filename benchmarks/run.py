@@ -1,0 +1,144 @@
+"""Run the suite: start every contender on the same model version, drive each with the same
+loads in alternation (so a slow minute of the machine hurts all of them alike), then measure
+the ceilings and the other costs, and write the report.
+
+`python -m benchmarks [--quick] [--pipeline] [--only ours-rest,...]`; `make bench` runs it.
+"""
+
+import argparse
+import os
+import tempfile
+from itertools import product
+from pathlib import Path
+
+from benchmarks import contenders, load, probes, report
+from benchmarks.contenders import Server
+from calhousing.settings import Settings, load_settings
+
+CONTENDERS = ("ours-rest", "ours-grpc", "stock-rest", "fastapi-rest")
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smoke run: 16 clients, 1 row, 2 s")
+    parser.add_argument("--seconds", type=float, default=5.0, help="duration of each load cell")
+    parser.add_argument("--only", default=",".join(CONTENDERS), help="contenders, comma-separated")
+    parser.add_argument("--pipeline", action="store_true", help="also time a forced `dvc repro`")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    return parser.parse_args(argv)
+
+
+def production_version(settings: Settings) -> str:
+    from mlflow import MlflowClient
+
+    from inference.loader import resolve
+
+    tracking = settings.mlflow.tracking_uri
+    client = MlflowClient(tracking_uri=tracking, registry_uri=tracking)
+    return resolve(client, settings.registry.model_uri).version
+
+
+def _cpu_split() -> tuple[str | None, str | None]:
+    """Servers on the last CPU, load generators on the others: neither steals from the other,
+    and every server gets the same single core (a pod's `cpu: 1`)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None, None
+    return str(cpus[-1]), ",".join(map(str, cpus[:-1]))
+
+
+SERVER_CPUS, CLIENT_CPUS = _cpu_split()
+Grid = tuple[list[int], list[int]]
+
+
+def _argv(server: Server, cell: load.Cell, seconds: float, bodies: Path) -> list[str]:
+    if cell.protocol == "grpc":
+        assert server.grpc_target is not None
+        rows = bodies / "rows.npy"
+        return load.grpc_argv(server.grpc_target, server.model, cell, seconds, rows)
+    kind = "records" if server.name == "fastapi" else "v2"
+    return load.wrk_argv(server.infer_url, bodies / f"{kind}-{cell.rows}.json", cell, seconds)
+
+
+def _cell(name: str, clients: int, rows: int) -> load.Cell:
+    contender, protocol = name.split("-")
+    return load.Cell(contender, protocol, clients, rows)
+
+
+def _measure(server: Server, cell: load.Cell, seconds: float, work: Path) -> load.Result:
+    assert server.proc is not None
+    argv = _argv(server, cell, seconds, work / "bodies")
+    return load.run_cell(cell, server.proc.pid, argv, CLIENT_CPUS, seconds * 10 + 60)
+
+
+def drive(
+    servers: dict[str, Server], chosen: list[str], grid: Grid, seconds: float, work: Path
+) -> list[load.Result]:
+    """Every (clients, rows) cell for every contender, rotating the order from cell to cell."""
+    for name in chosen:  # warm-up: connections, first-request code paths, caches
+        cell = _cell(name, 4, 1)
+        _measure(servers[cell.contender], cell, 1.0, work)
+    results = []
+    for turn, (clients, rows) in enumerate(product(*grid)):
+        shift = turn % len(chosen)
+        for name in chosen[shift:] + chosen[:shift]:
+            cell = _cell(name, clients, rows)
+            results.append(_measure(servers[cell.contender], cell, seconds, work))
+            print(f"  {results[-1].line()}", flush=True)
+    return results
+
+
+def serve_and_drive(
+    settings: Settings, version: str, args: argparse.Namespace, work: Path
+) -> tuple[list[load.Result], dict[int, float], dict[str, float]]:
+    """Materialise the model, measure its ceilings, start the contenders and load them."""
+    chosen = [c for c in args.only.split(",") if c]
+    grid: Grid = ([16], [1]) if args.quick else ([1, 16, 64], [1, 100, 1000])
+    files = contenders.materialise(settings, version, work / "model")
+    matrix = probes.holdout_rows(settings.data.prepared_dir)
+    load.write_bodies(matrix, sorted({*grid[1], 1000}), work / "bodies")
+    ceilings = probes.ceilings(files.joblib_path, matrix, [1, 100, 1000], SERVER_CPUS)
+    wanted = {name.split("-")[0] for name in chosen}
+    every = [contenders.ours(files, settings, work), contenders.stock(files, work)]
+    servers = [s for s in [*every, contenders.fastapi(files)] if s.name in wanted]
+    with contenders.started(servers, SERVER_CPUS, work / "logs") as running:
+        results = drive({s.name: s for s in running}, chosen, grid, args.seconds, work)
+    return results, ceilings, {s.name: s.ready_s for s in servers}
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    if args.quick:
+        args.seconds = 2.0
+    settings = load_settings(args.params)
+    machine = probes.machine()
+    version = production_version(settings)
+    print(f"Benchmarking {settings.registry.model_uri} = version {version}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="calhousing-bench-") as tmp:
+        results, ceilings, ready = serve_and_drive(settings, version, args, Path(tmp))
+    prepared = settings.data.prepared_dir
+    with probes.pinned(SERVER_CPUS):
+        drift = probes.drift_times(
+            probes.holdout_rows(prepared),
+            prepared / "reference_profile.json",
+            [10_000] if args.quick else [10_000, 100_000, 1_000_000],
+        )
+    pipeline = probes.pipeline_seconds(Path.cwd()) if args.pipeline else None
+    run = report.Run(
+        machine=machine,
+        settings={
+            "model_version": version,
+            "seconds_per_cell": args.seconds,
+            "server_cpus": SERVER_CPUS,
+            "client_cpus": CLIENT_CPUS,
+            "quick": args.quick,
+        },
+        results=results,
+        ceilings_s=ceilings,
+        ready_s=ready,
+        drift_s=drift,
+        pipeline_s=pipeline,
+        load_after=os.getloadavg()[0],
+    )
+    print(f"Wrote {report.write(run, args.out)} (+ latest.json, latest.png)")
