@@ -7,8 +7,10 @@ dashboard queries that run in the cluster run here unchanged.
 """
 
 import shutil
+import signal
 import subprocess
 from pathlib import Path
+from types import FrameType
 from typing import Any, Final
 
 import yaml
@@ -71,11 +73,21 @@ def run(settings: Settings) -> None:
     print(f"Prometheus: http://127.0.0.1:{monitoring.prometheus_port} (config {config})")
     print(f"Pushgateway: http://{pushgateway}; training pushes there with")
     print(f"  CALHOUSING_MONITORING__PUSHGATEWAY_URL=http://{pushgateway}", flush=True)
-    with subprocess.Popen(pushgateway_argv(pushgateway)) as gateway:
+    address = f"127.0.0.1:{monitoring.prometheus_port}"
+    # SIGTERM (a process manager, `kill`) stops both children like Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
+    with (
+        subprocess.Popen(pushgateway_argv(pushgateway)) as gateway,
+        subprocess.Popen(prometheus_argv(config, root / "data", address)) as server,
+    ):
         try:
-            address = f"127.0.0.1:{monitoring.prometheus_port}"
-            subprocess.run(prometheus_argv(config, root / "data", address), check=False)
+            server.wait()
         except KeyboardInterrupt:
             pass
         finally:
-            gateway.terminate()
+            for process in (server, gateway):
+                process.terminate()
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
