@@ -4,7 +4,7 @@ the retrain CronJob and the predictor of either serving mode; refused when it ca
 from typing import Any
 
 import helm_python
-import kubernetes_validate  # type: ignore[import-untyped]
+import kubernetes_validate
 import pytest
 
 from tests.chart.manifests import CHART, one, pod_templates, render

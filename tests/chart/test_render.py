@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import helm_python
-import jsonschema  # type: ignore[import-untyped]
-import kubernetes_validate  # type: ignore[import-untyped]
+import jsonschema
+import kubernetes_validate
 import pytest
 import yaml
 
