@@ -19,6 +19,7 @@ import numpy.typing as npt
 from calhousing.errors import CalhousingError
 from calhousing.features import FEATURE_NAMES
 from calhousing.profile import ReferenceProfile
+from inference import booster
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -53,6 +54,8 @@ class LoadedModel:
     """The training run's tags (`git.sha`, `data.version`, ...): provenance for metrics."""
     profile: ReferenceProfile | None
     """None for a model logged without a profile: it serves, without input distributions."""
+    predictor: str = "served by scikit-learn"
+    """How predictions are computed (inference.booster's verdict), for the load log."""
 
 
 def parse_uri(uri: str) -> tuple[str, str | None, str | None]:
@@ -81,8 +84,9 @@ def resolve(client: "MlflowClient", uri: str) -> ModelRef:
     return ModelRef(name, str(found.version), str(found.run_id or ""))
 
 
-def load(uri: str, tracking_uri: str, scratch: Path) -> LoadedModel:
-    """Resolve `uri` on the tracking server at `tracking_uri`, then load that exact version.
+def load(uri: str, tracking_uri: str, scratch: Path, compiled: bool = False) -> LoadedModel:
+    """Resolve `uri` on the tracking server at `tracking_uri`, then load that exact version
+    (`compiled`: predicting through inference.booster where it matches the estimator).
 
     The tracking URI is passed explicitly rather than set process-wide, so nothing depends
     on MLFLOW_TRACKING_URI in the environment.
@@ -107,8 +111,11 @@ def load(uri: str, tracking_uri: str, scratch: Path) -> LoadedModel:
         estimator: Regressor = mlflow.sklearn.load_model(local)
         profile = _profile(ref, tracking_uri, Path(folder))
     check_features(ref, estimator)
+    predictor = "served by scikit-learn"
+    if compiled:
+        estimator, predictor = booster.compile_estimator(estimator, len(FEATURE_NAMES))
     tags = dict(client.get_run(ref.run_id).data.tags) if ref.run_id else {}
-    return LoadedModel(ref, estimator, tags, profile)
+    return LoadedModel(ref, estimator, tags, profile, predictor)
 
 
 def _profile(ref: ModelRef, tracking_uri: str, folder: Path) -> ReferenceProfile | None:

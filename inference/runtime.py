@@ -6,8 +6,9 @@ runtime accepts both V2 layouts, refuses bad input with 400 / INVALID_ARGUMENT b
 model sees it, and pins the concrete registry version it loaded.
 
 Model settings parameters: `uri` (e.g. `models:/calhousing@production`) and, in `extra`,
-`tracking_uri`, `max_batch_rows`, `scratch_dir` (where artifacts are unpacked while loading)
-and `predict_threads` (OpenMP threads per prediction, default 1).
+`tracking_uri`, `max_batch_rows`, `scratch_dir` (where artifacts are unpacked while loading),
+`predict_threads` (OpenMP threads per prediction, default 1) and `compiled_trees` (predict
+small batches through inference.booster once it matched the model at load; default true).
 
 gRPC: MLServer 1.7.1 unpacks `raw_input_contents` itself (little-endian, one buffer per input,
 answered in `raw_output_contents`), so raw and typed contents both reach `predict` as lists.
@@ -62,7 +63,13 @@ class HousingRuntime(MLModel):  # type: ignore[misc]  # mlserver ships no type h
         metrics.loading(self.name)
         # In a thread: the REST and gRPC ports already answer (not ready) while this runs.
         try:
-            model = await asyncio.to_thread(loader.load, uri, str(extra["tracking_uri"]), scratch)
+            model = await asyncio.to_thread(
+                loader.load,
+                uri,
+                str(extra["tracking_uri"]),
+                scratch,
+                bool(extra.get("compiled_trees", True)),
+            )
         except Exception:
             metrics.load_failed(self.name)
             raise
@@ -79,7 +86,10 @@ class HousingRuntime(MLModel):  # type: ignore[misc]  # mlserver ships no type h
         # already checked its columns match FEATURE_NAMES, so the warning says nothing.
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
         profile = "reference profile" if model.profile else "NO reference profile"
-        logger.info(f"Model {self.name!r}: loaded {model.ref.uri} (from {uri}), {profile}")
+        logger.info(
+            f"Model {self.name!r}: loaded {model.ref.uri} (from {uri}), {profile}, "
+            f"{model.predictor}"
+        )
         return True
 
     async def unload(self) -> bool:

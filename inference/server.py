@@ -61,6 +61,7 @@ def build(settings: Settings) -> tuple[MLServerSettings, ModelSettings]:
                 "max_batch_rows": serve.max_batch_rows,
                 "scratch_dir": str(serve.workdir / "models"),
                 "predict_threads": serve.predict_threads,
+                "compiled_trees": serve.compiled_trees,
                 "predlog": settings.predlog.model_dump(mode="json"),
             },
         ),
@@ -99,7 +100,7 @@ class _Server(MLServer):  # type: ignore[misc]  # mlserver ships no type hints
     def _create_servers(self) -> None:
         super()._create_servers()
         limit = self._settings.grpc_max_message_length
-        self._rest_server._app.add_middleware(guards.BodyLimit, max_bytes=limit)
+        self._rest_server._app.add_middleware(guards.RequestGuard, max_bytes=limit)
         self._grpc_server = guards.CheckedGRPCServer(
             self._settings, self._data_plane, self._model_repository_handlers
         )
