@@ -1,10 +1,15 @@
-"""Refusals MLServer 1.7.1 cannot make itself: too-large REST bodies, malformed raw gRPC buffers.
+"""Refusals MLServer 1.7.1 cannot make itself: too-large or non-JSON REST bodies, REST
+streaming, malformed raw gRPC buffers.
 
 REST: neither MLServer nor uvicorn limits a request body, so a client can make the server
-buffer and parse any amount of JSON. `BodyLimit` answers 413 `{"error": ...}` before parsing,
+buffer and parse any amount of JSON. `RequestGuard` answers 413 `{"error": ...}` before parsing,
 and 415 to a body declared as something other than JSON (MLServer parses any body as JSON,
 whatever its type: a form or a CSV posted by mistake would otherwise meet a confusing error or,
 worse, an answer). A body with no declared type is read as JSON, as MLServer always has.
+It also answers 404 on REST `infer_stream` and `generate_stream`: MLServer raises its errors
+there (unknown model, bad input) after the streaming response has begun, which can only end as
+a bare 500 (found by the fuzzer); our model answers one response per request anyway (gRPC
+ModelStreamInfer maps its errors properly).
 gRPC has its own limit (`grpc_max_message_length`, RESOURCE_EXHAUSTED); the REST limit reuses
 that one setting so both protocols refuse the same size.
 
@@ -38,41 +43,45 @@ ITEM_BYTES: Final = {
 """Bytes per element of each fixed-size V2 datatype, as MLServer unpacks them."""
 
 
-class BodyLimit:
+class RequestGuard:
     """ASGI middleware: refuse a request body over `max_bytes` with 413, declared or streamed,
-    and a declared non-JSON body with 415."""
+    a declared non-JSON body with 415, and REST streaming inference with 404."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app, self.max_bytes = app, max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope["headers"])
-        media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if media and media != b"application/json":
-            error = f"content type {media.decode(errors='replace')!r} is not accepted; "
-            error += "send the V2 request as application/json"
-            await JSONResponse({"error": error}, status_code=415)(scope, receive, send)
-            return
-        declared = headers.get(b"content-length")
-        if declared is not None and int(declared) > self.max_bytes:
-            await self._refuse(int(declared), scope, receive, send)
-            return
-        if declared is None:  # chunked: read it here, bounded, then hand it on
-            body = await _read(receive, self.max_bytes)
-            if body is None:
-                await self._refuse(None, scope, receive, send)
+        if scope["type"] == "http":
+            headers = dict(scope["headers"])
+            refusal = self._refusal(str(scope["path"]), headers)
+            if refusal is None and b"content-length" not in headers:
+                # Chunked: read it here, bounded, then hand it on.
+                body = await _read(receive, self.max_bytes)
+                if body is None:
+                    refusal = 413, self._too_large("a streamed body")
+                receive = _replay(body or b"")
+            if refusal is not None:
+                status, error = refusal
+                await JSONResponse({"error": error}, status_code=status)(scope, receive, send)
                 return
-            receive = _replay(body)
         await self.app(scope, receive, send)
 
-    async def _refuse(self, size: int | None, scope: Scope, receive: Receive, send: Send) -> None:
-        what = f"{size} bytes" if size is not None else "a streamed body"
-        error = f"request body of {what} exceeds the limit of {self.max_bytes} bytes"
-        error += "; split the batch"
-        await JSONResponse({"error": error}, status_code=413)(scope, receive, send)
+    def _refusal(self, path: str, headers: dict[bytes, bytes]) -> tuple[int, str] | None:
+        if path.endswith("_stream"):  # infer_stream, generate_stream
+            return 404, "streaming inference is not offered over REST; POST to .../infer"
+        media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        if media and media != b"application/json":
+            shown = media.decode(errors="replace")
+            return 415, f"content type {shown!r} is not accepted; send application/json"
+        size = int(headers.get(b"content-length", 0))
+        if size > self.max_bytes:
+            return 413, self._too_large(f"{size} bytes")
+        return None
+
+    def _too_large(self, what: str) -> str:
+        return (
+            f"request body of {what} exceeds the limit of {self.max_bytes} bytes; split the batch"
+        )
 
 
 async def _read(receive: Receive, limit: int) -> bytes | None:

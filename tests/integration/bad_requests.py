@@ -193,6 +193,20 @@ REST_CASES: Final[list[RestCase]] = [
         path="/v2/models/{model}/versions/999999/infer",
     ),
     RestCase("get-infer", b"", "Method Not Allowed", 405, None, method="GET"),
+    RestCase(
+        "infer-stream",
+        body(columns()),
+        "streaming inference is not offered",
+        404,
+        path="/v2/models/nope/versions/0/infer_stream",
+    ),
+    RestCase(
+        "generate-stream",
+        body(columns()),
+        "streaming inference is not offered",
+        404,
+        path="/v2/models/{model}/generate_stream",
+    ),
     RestCase("unknown-path", body(columns()), "Not Found", 404, path="/v2/models/{model}/nfer"),
 ]
 
