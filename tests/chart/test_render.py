@@ -97,6 +97,8 @@ def test_the_kserve_profile_renders_custom_resources() -> None:
     assert {d["kind"] for d in render_profile("kind-kserve") if is_custom(d)} == {
         "InferenceService",
         "ServingRuntime",
+        "ServiceMonitor",
+        "PrometheusRule",
     }
 
 
