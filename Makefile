@@ -12,8 +12,9 @@ CLI := $(RUN) calhousing
 
 DATA ?=
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: help setup demo prometheus stop pipeline check test test-fast fmt clean
+.PHONY: help setup demo prometheus stop pipeline bench check test test-fast fmt clean
 
 # Cluster targets (kind, image, deploy) live beside the manifests they drive.
 -include k8s/k8s.mk
@@ -43,6 +44,11 @@ stop: ## Stop what `make demo` started
 
 pipeline: setup ## Reproduce the DVC pipeline (needs MLflow running: `make demo` starts it)
 	$(RUN) dvc repro
+
+bench: setup ## Benchmark serving vs stock MLServer vs FastAPI -> benchmarks/results/ (needs wrk; DATA= trains first; BENCH_ARGS=--quick)
+	$(CLI) local start mlflow
+	$(if $(DATA),CALHOUSING_DATA__SOURCE='$(DATA)' $(RUN) dvc repro --single-item --force ingest && $(RUN) dvc repro,)
+	$(RUN) python -m benchmarks $(BENCH_ARGS)
 
 check: setup ## Lint, format check, strict types, import contracts
 	$(RUN) ruff check .

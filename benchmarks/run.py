@@ -7,12 +7,14 @@ the ceilings and the other costs, and write the report.
 
 import argparse
 import os
+import shutil
 import tempfile
 from itertools import product
 from pathlib import Path
 
 from benchmarks import contenders, load, probes, report
 from benchmarks.contenders import Server
+from calhousing.errors import CalhousingError
 from calhousing.settings import Settings, load_settings
 
 CONTENDERS = ("ours-rest", "ours-grpc", "stock-rest", "fastapi-rest")
@@ -107,11 +109,24 @@ def serve_and_drive(
     return results, ceilings, {s.name: s.ready_s for s in servers}
 
 
+def preflight(settings: Settings) -> None:
+    """Fail early, saying what to do, rather than minutes in."""
+    if shutil.which("wrk") is None:
+        raise CalhousingError("wrk is not installed: `apt-get install -y wrk` (Debian)")
+    holdout = settings.data.prepared_dir / "holdout.parquet"
+    if not holdout.exists():
+        raise CalhousingError(
+            f"{holdout} is missing: the suite benchmarks the registered production model on "
+            "the prepared holdout; run `make demo DATA=...` (or `make bench DATA=...`) first"
+        )
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     if args.quick:
         args.seconds = 2.0
     settings = load_settings(args.params)
+    preflight(settings)
     machine = probes.machine()
     version = production_version(settings)
     print(f"Benchmarking {settings.registry.model_uri} = version {version}", flush=True)
