@@ -28,14 +28,15 @@ production model: 20x faster for 1 row, even at 32, slower from 64)."""
 class Trees:
     """Every tree's nodes in one array. Node i's fields sit at 2i, and its children at
     `child[2i]` (left) and `child[2i + 1]` (right), both stored as 2 * index, so a step is
-    `node = child[node + go_right]`. A leaf's children are itself: extra steps stay put."""
+    `node = child[node + go_right]`. A leaf's children are itself. Trees are ordered deepest
+    first, so the trees still walking at level d are the first `active[d]`."""
 
     feature: npt.NDArray[np.intp]
     threshold: Matrix
     child: npt.NDArray[np.intp]
     value: Matrix
     roots: npt.NDArray[np.intp]
-    depth: int
+    active: tuple[int, ...]
     baseline: float
 
 
@@ -50,31 +51,36 @@ def flatten(estimator: Any) -> Trees | None:
     nodes = [p.nodes for (p,) in predictors]
     if any(n["is_categorical"].any() for n in nodes):
         return None
-    starts = np.cumsum([0, *map(len, nodes)])[:-1]
+    sizes = list(map(len, nodes))
+    starts = np.repeat(np.cumsum([0, *sizes])[:-1], sizes)
     flat = np.concatenate(nodes)
     own = np.arange(len(flat))
-    left = np.where(flat["is_leaf"], own, flat["left"] + np.repeat(starts, list(map(len, nodes))))
-    right = np.where(flat["is_leaf"], own, flat["right"] + np.repeat(starts, list(map(len, nodes))))
+    left = np.where(flat["is_leaf"], own, flat["left"] + starts)
+    right = np.where(flat["is_leaf"], own, flat["right"] + starts)
+    depths = np.array([n["depth"].max() for n in nodes])
+    deepest_first = np.argsort(-depths, kind="stable")
     return Trees(
         feature=np.repeat(flat["feature_idx"].astype(np.intp), 2),
         threshold=np.repeat(flat["num_threshold"].astype(np.float64), 2),
         child=(2 * np.column_stack([left, right])).ravel().astype(np.intp),
         value=flat["value"].astype(np.float64),
-        roots=(2 * starts).astype(np.intp),
-        depth=int(flat["depth"].max()),
+        roots=(2 * np.cumsum([0, *sizes])[:-1][deepest_first]).astype(np.intp),
+        active=tuple(int((depths > level).sum()) for level in range(int(depths.max()))),
         baseline=float(baseline[0]),
     )
 
 
 def walk(trees: Trees, matrix: Matrix) -> Matrix:
-    """Predictions for finite rows: all trees, one level per step."""
+    """Predictions for finite rows: all trees, one level per step, each step on the trees
+    not yet at a leaf (a third fewer node visits than walking every tree to the deepest)."""
     rows, width = matrix.shape
     flat = matrix.ravel()
     base = (np.arange(rows, dtype=np.intp) * width)[:, None]
-    node = np.broadcast_to(trees.roots, (rows, len(trees.roots)))
-    for _ in range(trees.depth):
-        values = flat[base + trees.feature[node]]
-        node = trees.child[node + (values > trees.threshold[node])]
+    node = np.repeat(trees.roots[None, :], rows, axis=0)
+    for walking in trees.active:
+        part = node[:, :walking]
+        values = flat[base + trees.feature[part]]
+        node[:, :walking] = trees.child[part + (values > trees.threshold[part])]
     leaves: Matrix = trees.value[node // 2]
     predictions: Matrix = trees.baseline + leaves.sum(axis=1)
     return predictions
