@@ -85,7 +85,7 @@ class RegistrySettings(Section):
     """The interval on (champion RMSE - challenger RMSE) must exclude zero at this level: a
     challenger better only by the holdout's luck of the draw is not promoted."""
     latency_budget_ms: float = Field(25.0, gt=0)
-    """95th percentile of a single-row predict (one thread, as served) a challenger must meet."""
+    """Median single-row predict time (one thread, as served) a challenger must meet."""
 
     @property
     def model_uri(self) -> str:

@@ -1,10 +1,14 @@
-"""The two rules of the lifecycle, as pure functions: which candidate wins, which model serves."""
+"""The rules of the lifecycle, as pure functions: which candidate wins, which model serves
+(a lower holdout RMSE, by a margin a paired bootstrap says is real, within a latency budget)."""
 
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from calhousing.errors import CalhousingError
-from calhousing.settings import Family
+from calhousing.profile import FloatArray
+from calhousing.settings import Family, RegistrySettings
 from training.records import Evaluated
 
 
@@ -48,3 +52,57 @@ def decide(
     if challenger_rmse < bar:
         return Verdict(True, f"better: {versus}")
     return Verdict(False, f"not better: {versus}")
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Paired bootstrap interval of RMSE(champion) - RMSE(challenger): positive is a gain."""
+
+    gain: float
+    low: float
+    high: float
+    confidence: float
+
+
+BOOTSTRAP_CHUNK = 200
+
+
+def paired_bootstrap(
+    champion_sq: FloatArray, challenger_sq: FloatArray, resamples: int, confidence: float, seed: int
+) -> Interval:
+    """Resample holdout rows (the same rows for both models: paired), recompute both RMSEs on
+    each resample, and take the central `confidence` share of the differences."""
+    rng = np.random.default_rng(seed)
+    n, gains = len(champion_sq), []
+    for start in range(0, resamples, BOOTSTRAP_CHUNK):
+        rows = rng.integers(0, n, size=(min(BOOTSTRAP_CHUNK, resamples - start), n))
+        gains.append(
+            np.sqrt(champion_sq[rows].mean(axis=1)) - np.sqrt(challenger_sq[rows].mean(axis=1))
+        )
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(np.concatenate(gains), [tail, 1 - tail])
+    gain = float(np.sqrt(champion_sq.mean()) - np.sqrt(challenger_sq.mean()))
+    return Interval(gain, float(low), float(high), confidence)
+
+
+def gate(
+    verdict: Verdict, interval: Interval | None, latency_ms: float, registry: RegistrySettings
+) -> Verdict:
+    """The promotion bar beyond a lower RMSE: a gain the holdout's luck cannot explain (the
+    interval's low end above `min_improvement`), and the single-row latency budget."""
+    if not verdict.promote:
+        return verdict
+    budget = registry.latency_budget_ms
+    if latency_ms > budget:
+        return Verdict(False, f"too slow: single-row predict {latency_ms:.2f} ms > {budget:g} ms")
+    if interval is None:
+        return verdict
+    ci = (
+        f"RMSE gain {interval.gain:+.4f}, {interval.confidence:.0%} interval "
+        f"[{interval.low:+.4f}, {interval.high:+.4f}]"
+    )
+    if interval.low <= registry.min_improvement:
+        return Verdict(
+            False, f"not significantly better: {ci} does not exclude {registry.min_improvement:g}"
+        )
+    return Verdict(True, f"{verdict.reason}; {ci}")

@@ -1,16 +1,20 @@
 """Register: the best candidate becomes a new model version; it takes the alias only if it
-beats the current champion on the same holdout. Versions are never deleted: a rejected
+beats the current champion on the same holdout by a margin a paired bootstrap says is real,
+and predicts a single row within the latency budget. Versions are never deleted: a rejected
 challenger keeps its version, tagged with the reason."""
 
+import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from calhousing.errors import CalhousingError
+from calhousing.profile import FloatArray
 from calhousing.settings import RegistrySettings, Settings
 from training.datasets import Split, load_split
 from training.metrics import score
-from training.policy import Verdict, decide
+from training.policy import Interval, Verdict, decide, gate, paired_bootstrap
 from training.records import (
     DECISION_FILE,
     EVALUATION_FILE,
@@ -28,11 +32,88 @@ def champion_version(client: Any, registry: RegistrySettings) -> str | None:
     return None if version is None else str(version)
 
 
-def holdout_rmse(model_uri: str, holdout: Split) -> float:
+LATENCY_CALLS = 200
+
+
+def holdout_predictions(model: Any, holdout: Split) -> FloatArray:
+    return np.asarray(model.predict(holdout.x), dtype=np.float64)
+
+
+def single_row_ms(model: Any, rows: FloatArray) -> float:
+    """Median of one-row predicts with one thread, as the server runs them (after a warm-up).
+    The median, not a high percentile: on a shared CI machine the tail measures the neighbours."""
+    from threadpoolctl import threadpool_limits
+
+    times = []
+    with threadpool_limits(limits=1):
+        model.predict(rows[:1])
+        for i in range(LATENCY_CALLS):
+            start = time.perf_counter()
+            model.predict(rows[i % len(rows) : i % len(rows) + 1])
+            times.append(time.perf_counter() - start)
+    return float(np.median(times) * 1000)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    champion_rmse: float | None
+    interval: Interval | None
+    latency_ms: float
+
+
+def gather(settings: Settings, challenger_uri: str, champion: str | None) -> Evidence:
+    """The numbers the promotion rule needs: the champion's holdout RMSE, the paired bootstrap
+    interval of the gain, the challenger's single-row latency."""
     import mlflow
 
-    model = mlflow.sklearn.load_model(model_uri)
-    return score(holdout.y, np.asarray(model.predict(holdout.x), dtype=np.float64)).rmse
+    registry, holdout = settings.registry, load_split(settings.data.prepared_dir, "holdout")
+    challenger = mlflow.sklearn.load_model(challenger_uri)
+    latency = single_row_ms(challenger, holdout.x)
+    if champion is None:
+        return Evidence(None, None, latency)
+    champion_model = mlflow.sklearn.load_model(f"models:/{registry.model_name}/{champion}")
+    champion_predicted = holdout_predictions(champion_model, holdout)
+    champion_sq = (champion_predicted - holdout.y) ** 2
+    challenger_sq = (holdout_predictions(challenger, holdout) - holdout.y) ** 2
+    interval = paired_bootstrap(
+        champion_sq, challenger_sq, registry.bootstrap_resamples, registry.confidence,
+        settings.train.seed,
+    )  # fmt: skip
+    rmse = score(holdout.y, champion_predicted).rmse
+    return Evidence(rmse, interval, latency)
+
+
+def record_evidence(
+    client: Any, decision: Decision, run_id: str, evidence: Evidence, settings: Settings
+) -> None:
+    """Thresholds and numbers on the challenger's run (metrics, tags) and version (tags), with
+    what triggered the retrain when the drift check did."""
+    registry = settings.registry
+    metrics = {
+        "promotion.promoted": float(decision.decision == "promoted"),
+        "promotion.latency_ms": evidence.latency_ms,
+    }
+    if evidence.interval is not None:
+        metrics |= {
+            "promotion.rmse_gain": evidence.interval.gain,
+            "promotion.rmse_gain_low": evidence.interval.low,
+            "promotion.rmse_gain_high": evidence.interval.high,
+        }
+    for name, value in metrics.items():
+        client.log_metric(run_id, name, value)
+    tags = {
+        "promotion.decision": decision.decision,
+        "promotion.reason": decision.reason,
+        "promotion.version": decision.version,
+        "promotion.confidence": str(registry.confidence),
+        "promotion.min_improvement": str(registry.min_improvement),
+        "promotion.latency_budget_ms": str(registry.latency_budget_ms),
+        **settings.drift.retrain_tags,
+    }
+    for key, text in tags.items():
+        client.set_tag(run_id, key, text)
+    for key, text in settings.drift.retrain_tags.items():
+        client.set_model_version_tag(decision.model_name, decision.version, key, text)
 
 
 def _version(version: str | None) -> str:
@@ -103,20 +184,21 @@ def register(settings: Settings) -> str:
 
     registry = settings.registry
     evaluation = read_record(Evaluation, settings.train.artifacts_dir / EVALUATION_FILE)
-    holdout = load_split(settings.data.prepared_dir, "holdout")
     client = connect(settings.mlflow)
     version = str(mlflow.register_model(evaluation.winner.model_uri, registry.model_name).version)
     champion = champion_version(client, registry)
-    champion_rmse = None
-    if champion is not None:
-        champion_rmse = holdout_rmse(f"models:/{registry.model_name}/{champion}", holdout)
-    verdict = decide(
-        evaluation.winner.holdout.rmse, champion, champion_rmse, registry.min_improvement
+    evidence = gather(settings, evaluation.winner.model_uri, champion)
+    verdict = gate(
+        decide(evaluation.winner.holdout.rmse, champion, evidence.champion_rmse, 0.0),
+        evidence.interval,
+        evidence.latency_ms,
+        registry,
     )
-    decision = _decision(evaluation, version, (champion, champion_rmse), verdict, registry)
+    decision = _decision(evaluation, version, (champion, evidence.champion_rmse), verdict, registry)
     if verdict.promote:
         promote(client, registry, decision)
     record_decision(client, decision)
+    record_evidence(client, decision, evaluation.winner.run_id, evidence, settings)
     write_record(decision, settings.train.artifacts_dir / DECISION_FILE)
     where = f" as @{registry.alias}" if verdict.promote else ""
     return (
