@@ -20,6 +20,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from calhousing.features import FEATURE_NAMES
+from inference import booster
 
 Matrix = npt.NDArray[np.float64]
 
@@ -55,12 +56,15 @@ def _median_s(call: Callable[[], object], budget_s: float, min_repeats: int = 5)
 
 def ceilings(
     model_path: Path, matrix: Matrix, sizes: list[int], cpus: str | None
-) -> dict[int, float]:
-    """Median seconds of `estimator.predict` per batch size, in-process, one OpenMP thread
-    (as served), on the servers' CPU."""
+) -> tuple[dict[int, float], dict[int, float]]:
+    """Median seconds of scikit-learn's `predict` and of the predictor our runtime serves
+    (inference.booster), per batch size: in-process, one OpenMP thread, on the servers' CPU."""
     estimator: Any = joblib.load(model_path)
+    served, _ = booster.compile_estimator(estimator, len(FEATURE_NAMES))
     with pinned(cpus), threadpool_limits(limits=1):
-        return {n: _median_s(partial(estimator.predict, matrix[:n]), 1.0) for n in sizes}
+        own = {n: _median_s(partial(estimator.predict, matrix[:n]), 1.0) for n in sizes}
+        ours = {n: _median_s(partial(served.predict, matrix[:n]), 1.0) for n in sizes}
+    return own, ours
 
 
 def drift_times(matrix: Matrix, profile_path: Path, sizes: list[int]) -> dict[int, float] | None:
