@@ -14,7 +14,7 @@ DATA ?=
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: help setup demo prometheus stop pipeline bench check test test-fast fmt clean
+.PHONY: help setup demo drift-demo prometheus stop pipeline bench check test test-fast fmt clean
 
 # Cluster targets (kind, image, deploy) live beside the manifests they drive.
 -include k8s/k8s.mk
@@ -41,6 +41,9 @@ prometheus: setup ## Local Prometheus (:9090) + Pushgateway (:9091) scraping the
 
 stop: ## Stop what `make demo` started
 	$(CLI) local stop
+
+drift-demo: setup ## After `make demo`: drifted traffic, drift check, retrain, decision, version serving (DATA=path-or-url)
+	$(if $(DATA),CALHOUSING_DATA__SOURCE='$(DATA)') CALHOUSING_DRIFT__CONSECUTIVE=1 CALHOUSING_DRIFT__COOLDOWN_S=0 $(RUN) python -m monitoring.demo || [ $$? -eq 3 ]
 
 pipeline: setup ## Reproduce the DVC pipeline (needs MLflow running: `make demo` starts it)
 	$(RUN) dvc repro
