@@ -50,14 +50,15 @@ def production_profile(settings: Settings) -> tuple[str, ReferenceProfile]:
 
 
 def log_report(settings: Settings, report: Report) -> Path:
-    import mlflow
-
     folder = settings.drift.report_dir
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"drift-window-{report.window}.json"
     path.write_text(report.to_json() + "\n")
     client = _client(settings)
-    experiment = mlflow.set_experiment(settings.drift.experiment).experiment_id
+    found = client.get_experiment_by_name(settings.drift.experiment)
+    experiment = (
+        found.experiment_id if found else client.create_experiment(settings.drift.experiment)
+    )
     tags = {"status": report.status, "window": str(report.window),
             "model.version": report.production_version,
             "drifted": ",".join(report.drifted_features)}  # fmt: skip
