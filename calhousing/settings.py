@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 Family = Literal["linear", "random_forest", "hist_gradient_boosting"]
@@ -164,6 +164,12 @@ class PredlogSettings(Section):
     retry_backoff_s: float = Field(0.5, gt=0)
     shutdown_timeout_s: float = Field(10.0, gt=0)
     """How long a graceful shutdown waits for the queue to be written."""
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _empty_url_is_off(cls, value: object) -> object:
+        # An environment variable cannot say None: CALHOUSING_PREDLOG__URL="" switches it off.
+        return None if value == "" else value
 
 
 class DriftSettings(Section):

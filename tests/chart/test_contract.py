@@ -178,6 +178,8 @@ def test_the_predictor_gets_ready_and_passes_the_helm_test(
         "CALHOUSING_SERVE__GRPC_PORT": str(grpc),
         "CALHOUSING_SERVE__METRICS_PORT": str(metrics),
         "CALHOUSING_SERVE__WORKDIR": str(tmp_path / "work" / "mlserver"),
+        # SQLite stands in for the release's PostgreSQL, as for MLflow.
+        "CALHOUSING_PREDLOG__URL": f"sqlite:///{tmp_path / 'predictions.db'}",
     }
     process = as_process(predictor, rewrite, tmp_path)
     ready = predictor["readinessProbe"]["httpGet"]["path"]
@@ -186,3 +188,5 @@ def test_the_predictor_gets_ready_and_passes_the_helm_test(
         urls = {"REST_URL": f"http://127.0.0.1:{http}", "GRPC_TARGET": f"127.0.0.1:{grpc}"}
         checked = run(as_process(test, urls, tmp_path), timeout_s=60)
         assert checked.returncode == 0, (checked.stdout + checked.stderr)[-3000:]
+    # The helm test's requests reached the prediction log the chart configured.
+    assert (tmp_path / "predictions.db").stat().st_size > 0

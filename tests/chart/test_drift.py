@@ -73,3 +73,24 @@ def test_drift_needs_the_bundled_database() -> None:
     values = {"drift": {"enabled": True}, "mlflow": {"backend": {"type": "sqlite"}}}
     with pytest.raises(Exception, match=r"drift\.enabled needs mlflow\.backend\.type postgresql"):
         render(values)
+
+
+def _predictor_env(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    pod = one(docs, "Deployment", "calhousing-predictor")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    return {e["name"]: e for e in container["env"]}
+
+
+def test_the_predictor_logs_to_the_same_store_the_drift_check_reads() -> None:
+    docs = _drift("plain")
+
+    predictor_url = _predictor_env(docs)["CALHOUSING_PREDLOG__URL"]["value"]
+
+    assert predictor_url == _env(docs)["CALHOUSING_PREDLOG__URL"]
+    assert predictor_url.startswith("postgresql://")
+
+
+def test_without_the_bundled_database_the_prediction_log_is_off() -> None:
+    docs = render({"mlflow": {"backend": {"type": "sqlite"}}, "serving": {"mode": "plain"}})
+
+    assert _predictor_env(docs)["CALHOUSING_PREDLOG__URL"]["value"] == ""

@@ -138,5 +138,5 @@ checkov.io/skip{{ add1 $i }}: {{ $skip | quote }}
 {{- end }}
 
 {{- define "calhousing.secretEnvSkip" -}}
-CKV_K8S_35=The MLflow CLI and client read their database URL and credentials from the environment only.
+CKV_K8S_35=Settings come from the environment only: MLflow's credentials and the prediction log's database URL.
 {{- end }}

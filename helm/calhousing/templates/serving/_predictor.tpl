@@ -7,6 +7,15 @@ args: [serve]
 env:
   {{- include "calhousing.commonEnv" . | nindent 2 }}
   # Pods are reached on their own IP, not on loopback.
+  {{- if eq .Values.mlflow.backend.type "postgresql" }}
+  # Every served row goes to the prediction log on the release's PostgreSQL (its own database),
+  # which the drift check reads and which makes a rollout auditable.
+  {{- include "calhousing.predlogEnv" . | nindent 2 }}
+  {{- else }}
+  # No database of the release to log to (a pod's disk is no log): the prediction log is off.
+  - name: CALHOUSING_PREDLOG__URL
+    value: ""
+  {{- end }}
   - name: CALHOUSING_SERVE__HOST
     value: 0.0.0.0
   - name: CALHOUSING_SERVE__HTTP_PORT
