@@ -91,6 +91,8 @@ def serve_env(mlflow: MlflowServer, workdir: Path, model_name: str) -> dict[str,
         "CALHOUSING_SERVE__GRPC_PORT": str(free_port()),
         "CALHOUSING_SERVE__METRICS_PORT": str(free_port()),
         "CALHOUSING_SERVE__WORKDIR": str(workdir),
+        # The default is relative to the working directory, i.e. the repo's .run/.
+        "CALHOUSING_PREDLOG__URL": f"sqlite:///{workdir / 'predictions.db'}",
         "CALHOUSING_SERVE__MAX_BATCH_ROWS": str(MAX_ROWS),
     }
 
