@@ -39,6 +39,7 @@ from mlserver.types import (
     Parameters,
     ResponseOutput,
 )
+from mlserver.utils import generate_uuid
 from threadpoolctl import threadpool_limits
 
 from calhousing.features import FEATURE_NAMES, TARGET
@@ -100,6 +101,9 @@ class HousingRuntime(MLModel):  # type: ignore[misc]  # mlserver ships no type h
         return True
 
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:
+        # MLServer gives an id only to requests whose id is None; a gRPC request without one
+        # arrives as protobuf's "" and would be logged, and answered, without a request id.
+        payload.id = payload.id or generate_uuid()
         headers = tracing.headers_of(payload)
         proxy_id = headers.get(tracing.REQUEST_ID_HEADER, "")
         protocol = tracing.protocol_of(headers)

@@ -139,6 +139,17 @@ def test_grpc_predictions_match_the_registered_model(
     assert prediction.model_version == model.version
 
 
+def test_grpc_requests_without_an_id_get_a_fresh_one(
+    grpc_client: GrpcClient, served: Served
+) -> None:
+    rows = served.model.rows[:1]
+
+    first, second = grpc_client.infer(rows), grpc_client.infer(rows)
+
+    assert first.request_id and second.request_id
+    assert first.request_id != second.request_id
+
+
 def test_metadata_names_the_concrete_version(rest: RestClient, served: Served) -> None:
     metadata = rest.metadata()
 
