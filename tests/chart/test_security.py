@@ -91,12 +91,13 @@ def test_every_container_declares_requests_and_limits(profile: str) -> None:
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-def test_no_pod_mounts_a_service_account_token(profile: str) -> None:
-    """No pod of this chart calls the Kubernetes API (the retrain trigger's account is for those
-    that will)."""
-    assert [
-        p.source for p in pods(profile) if p.spec.get("automountServiceAccountToken") is not False
-    ] == []
+def test_only_the_drift_check_mounts_a_service_account_token(profile: str) -> None:
+    """Only the drift check calls the Kubernetes API (to start retrain Jobs and roll out), and
+    it does so as the retrain trigger's account; no other pod gets a token."""
+    mounting = [p for p in pods(profile) if p.spec.get("automountServiceAccountToken") is not False]
+    expected = [] if profile == "default" else ["drift"]  # the cluster profiles enable drift
+    assert [p.labels["app.kubernetes.io/component"] for p in mounting] == expected
+    assert all(p.spec["serviceAccountName"] == "calhousing-retrain-trigger" for p in mounting)
 
 
 @pytest.mark.parametrize("profile", PROFILES)
