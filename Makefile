@@ -14,7 +14,7 @@ DATA ?=
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: help setup demo drift-demo prometheus stop pipeline bench check test test-fast fmt clean
+.PHONY: help setup demo drift-demo prometheus stop pipeline bench check test test-fast reliability fmt clean
 
 # Cluster targets (kind, image, deploy) live beside the manifests they drive.
 -include k8s/k8s.mk
@@ -64,6 +64,11 @@ test: check ## The whole test suite (what CI runs)
 
 test-fast: setup ## Unit, data and model tests only (no services)
 	$(RUN) pytest -m "not integration" $(PYTEST_ARGS)
+
+reliability: setup ## Long runs: bad-input corpus, fuzzing, 50,000-request load, faults, auth; prints the figures
+	RELIABILITY_REQUESTS=50000 RELIABILITY_FUZZ_EXAMPLES=200 $(RUN) pytest -v -s --timeout 3600 \
+	  $(addprefix tests/integration/test_,bad_input_corpus.py fuzz.py load.py faults.py security.py) \
+	  $(PYTEST_ARGS) | grep -E 'corpus:|fuzz:|load:|PASSED|FAILED|ERROR|passed|failed'
 
 fmt: setup ## Format and autofix
 	$(RUN) ruff format .

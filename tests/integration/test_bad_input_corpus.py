@@ -36,6 +36,7 @@ def test_the_corpus_has_at_least_sixty_cases() -> None:
     assert len(REST_CASES) + len(GRPC_CASES) >= 60
     names = [c.name for c in REST_CASES] + [f"grpc-{c.name}" for c in GRPC_CASES]
     assert len(set(names)) == len(names)
+    print(f"corpus: {len(REST_CASES)} REST + {len(GRPC_CASES)} gRPC malformed requests")
 
 
 @pytest.mark.parametrize("case", REST_CASES, ids=[c.name for c in REST_CASES])

@@ -4,6 +4,7 @@ draws rows inside the physical ranges and every answer must be a finite number."
 
 import copy
 import math
+import os
 from typing import Any
 
 import httpx
@@ -20,8 +21,9 @@ from tests.integration.serving_fixtures import Served, registered_model, served
 pytestmark = pytest.mark.integration
 __all__ = ["registered_model", "served"]  # fixtures, imported for pytest to find
 
-EXAMPLES = 25
-"""Per operation: enough to reach every refusal path in well under a minute on 2 cores."""
+EXAMPLES = int(os.environ.get("RELIABILITY_FUZZ_EXAMPLES", "25"))
+"""Per operation: enough to reach every refusal path in well under a minute on 2 cores
+(`make reliability` sets RELIABILITY_FUZZ_EXAMPLES=200)."""
 MUTATING = ("/v2/repository",)
 """Load/unload would take the model away mid-test; test_faults drives them on purpose."""
 
