@@ -60,7 +60,9 @@ def find_secrets(text: str) -> list[str]:
 
 
 def test_no_tracked_file_holds_a_secret() -> None:
-    found = {name: hits for name, text in tracked_text_files() if (hits := find_secrets(text))}
+    # This file is left out: its patterns' own test cases look like secrets by design.
+    scanned = (item for item in tracked_text_files() if item[0] != "tests/chart/test_secrets.py")
+    found = {name: hits for name, text in scanned if (hits := find_secrets(text))}
     assert found == {}
 
 

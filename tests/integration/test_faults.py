@@ -163,6 +163,16 @@ def _served_rows(store: Path) -> int:
         return int(db.execute("SELECT count(*) FROM predictions").fetchone()[0])
 
 
+def _settled_rows(store: Path) -> int:
+    """Rows of earlier requests may still sit in the writer's queue: count once the store has
+    held still for well over a flush interval, so they are not mistaken for this test's."""
+    last, now = -1, _served_rows(store)
+    while now != last:
+        time.sleep(1.0)
+        last, now = now, _served_rows(store)
+    return now
+
+
 def _wait_for(check: Any, timeout_s: float = 60, log: Path | None = None) -> None:
     deadline = time.monotonic() + timeout_s
     while not check():
@@ -174,7 +184,8 @@ def _wait_for(check: Any, timeout_s: float = 60, log: Path | None = None) -> Non
 
 def test_a_locked_prediction_store_costs_rows_not_answers(lab: Lab) -> None:
     """Every answered row is written or counted as dropped: none vanishes silently."""
-    dropped_before, rows_before = lab.dropped(), _served_rows(lab.store)
+    rows_before = _settled_rows(lab.store)
+    dropped_before = lab.dropped()
     lock = sqlite3.connect(lab.store, timeout=30, isolation_level=None)
     lock.execute("BEGIN EXCLUSIVE")
     try:
