@@ -1,8 +1,12 @@
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
+from calhousing.features import FEATURE_NAMES, TARGET
+from calhousing.profile import FloatArray
 from tests.services import MlflowServer, mlflow_server
 
 REPO = Path(__file__).resolve().parents[1]
@@ -16,6 +20,13 @@ def california_csv() -> Path:
     if not path.exists():
         pytest.fail(f"{path} is missing: the tests need ../shared/data beside the repo")
     return path
+
+
+@pytest.fixture(scope="session")
+def california_xy(california_csv: Path) -> tuple[FloatArray, FloatArray]:
+    """The real data as a float64 feature matrix (FEATURE_NAMES order) and target."""
+    frame = pd.read_csv(california_csv)
+    return frame[list(FEATURE_NAMES)].to_numpy(np.float64), frame[TARGET.name].to_numpy(np.float64)
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,10 @@
 """Drift and the quality gate on the real data: a sample of the reference is quiet; known
 shifts in chosen features flag exactly those; broken data fails the gate by name."""
 
-from pathlib import Path
-
 import numpy as np
-import pandas as pd
 import pytest
 
-from calhousing.features import FEATURE_NAMES, TARGET
+from calhousing.features import FEATURE_NAMES
 from calhousing.profile import FloatArray, ReferenceProfile, build_profile, with_prediction
 from calhousing.settings import DriftSettings
 from monitoring import quality
@@ -18,22 +15,16 @@ MEDINC, HOUSE_AGE, LATITUDE = (FEATURE_NAMES.index(n) for n in ("MedInc", "House
 
 
 @pytest.fixture(scope="module")
-def data(california_csv: Path) -> tuple[FloatArray, FloatArray]:
-    frame = pd.read_csv(california_csv)
-    return frame[list(FEATURE_NAMES)].to_numpy(np.float64), frame[TARGET.name].to_numpy(np.float64)
-
-
-@pytest.fixture(scope="module")
-def profile(data: tuple[FloatArray, FloatArray]) -> ReferenceProfile:
-    x, y = data
+def profile(california_xy: tuple[FloatArray, FloatArray]) -> ReferenceProfile:
+    x, y = california_xy
     half = np.random.default_rng(0).permutation(len(x))[: len(x) // 2]
     return with_prediction(build_profile(x[half], FEATURE_NAMES, 10), y[half], 10)
 
 
 def _window(
-    data: tuple[FloatArray, FloatArray], seed: int, rows: int = 1000
+    california_xy: tuple[FloatArray, FloatArray], seed: int, rows: int = 1000
 ) -> tuple[FloatArray, FloatArray]:
-    x, y = data
+    x, y = california_xy
     pick = np.random.default_rng(seed).choice(len(x), rows, replace=False)
     return x[pick].copy(), y[pick].copy()
 
@@ -44,18 +35,18 @@ def _judge(profile: ReferenceProfile, x: FloatArray, y: FloatArray) -> list[str]
 
 @pytest.mark.parametrize("seed", range(5))
 def test_traffic_sampled_from_the_reference_does_not_drift(
-    data: tuple[FloatArray, FloatArray], profile: ReferenceProfile, seed: int
+    california_xy: tuple[FloatArray, FloatArray], profile: ReferenceProfile, seed: int
 ) -> None:
-    x, y = _window(data, seed, rows=300)
+    x, y = _window(california_xy, seed, rows=300)
     result = compare(profile, x, y, SETTINGS.psi_threshold, SETTINGS.ks_alpha)
     assert not result.drifted, result.scores()
     assert quality.check(x, profile, SETTINGS).ok
 
 
 def test_known_shifts_flag_exactly_the_shifted_features(
-    data: tuple[FloatArray, FloatArray], profile: ReferenceProfile
+    california_xy: tuple[FloatArray, FloatArray], profile: ReferenceProfile
 ) -> None:
-    x, y = _window(data, 7)
+    x, y = _window(california_xy, 7)
     x[:, MEDINC] *= 1.8  # incomes up 80%
     x[:, HOUSE_AGE] = np.minimum(x[:, HOUSE_AGE] + 15, 52)  # an older housing stock
     assert _judge(profile, x, y) == ["MedInc", "HouseAge"]
@@ -63,9 +54,9 @@ def test_known_shifts_flag_exactly_the_shifted_features(
 
 
 def test_a_regional_income_shift_flags_income_only(
-    data: tuple[FloatArray, FloatArray], profile: ReferenceProfile
+    california_xy: tuple[FloatArray, FloatArray], profile: ReferenceProfile
 ) -> None:
-    x, y = _window(data, 8)
+    x, y = _window(california_xy, 8)
     south = x[:, LATITUDE] < 34.5
     x[south, MEDINC] *= 2.0
     assert _judge(profile, x, y) == ["MedInc"]
@@ -92,9 +83,12 @@ def test_an_empty_live_bin_gives_a_large_finite_psi() -> None:
     ],
 )
 def test_broken_data_fails_the_quality_gate_by_name(
-    data: tuple[FloatArray, FloatArray], profile: ReferenceProfile, breakage: str, problem: str
+    california_xy: tuple[FloatArray, FloatArray],
+    profile: ReferenceProfile,
+    breakage: str,
+    problem: str,
 ) -> None:
-    x, _ = _window(data, 9)
+    x, _ = _window(california_xy, 9)
     if breakage == "nulls":
         x[:100, MEDINC] = np.nan
     elif breakage == "unit":

@@ -15,6 +15,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
 from calhousing.features import FEATURE_NAMES, TARGET
+from inference.client import GrpcClient, RestClient
 from tests.services import MlflowServer, free_port, running
 
 # Its own name, so other tests sharing the session's MLflow server cannot move its alias.
@@ -118,3 +119,13 @@ def served(
     )
     with running(SERVE_ARGV, server.ready_url, server.log, timeout_s=180, env=env):
         yield server
+
+
+@pytest.fixture(scope="module")
+def rest(served: Served) -> RestClient:
+    return RestClient(served.http, served.model.name)
+
+
+@pytest.fixture(scope="module")
+def grpc_client(served: Served) -> GrpcClient:
+    return GrpcClient(served.grpc, served.model.name)

@@ -7,10 +7,21 @@ import pytest
 
 from inference.client import GrpcClient, InferenceClientError, RestClient
 from tests.integration.bad_requests import GRPC_CASES, REST_CASES, GrpcCase, RestCase
-from tests.integration.serving_fixtures import Served, registered_model, served
+from tests.integration.serving_fixtures import (
+    Served,
+    grpc_client,
+    registered_model,
+    rest,
+    served,
+)
 
 pytestmark = pytest.mark.integration
-__all__ = ["registered_model", "served"]  # fixtures, imported for pytest to find
+__all__ = [
+    "grpc_client",
+    "registered_model",
+    "rest",
+    "served",
+]  # fixtures, imported for pytest to find
 
 
 def send(served: Served, case: RestCase) -> httpx.Response:
@@ -20,16 +31,6 @@ def send(served: Served, case: RestCase) -> httpx.Response:
     # A generator makes httpx stream the body chunked, with no Content-Length to trust.
     body = iter([content]) if case.chunked else content
     return httpx.request(case.method, url, content=body, headers=headers, timeout=60)
-
-
-@pytest.fixture(scope="module")
-def rest(served: Served) -> RestClient:
-    return RestClient(served.http, served.model.name)
-
-
-@pytest.fixture(scope="module")
-def grpc_client(served: Served) -> GrpcClient:
-    return GrpcClient(served.grpc, served.model.name)
 
 
 def test_the_corpus_has_at_least_sixty_cases() -> None:

@@ -12,11 +12,10 @@ from typing import Any
 
 import kubernetes_validate
 import numpy as np
-import pandas as pd
 import pytest
 from sqlalchemy import insert
 
-from calhousing.features import FEATURE_NAMES, TARGET
+from calhousing.features import FEATURE_NAMES
 from calhousing.predstore import PREDICTIONS, connect
 from calhousing.profile import FloatArray, ReferenceProfile, build_profile, with_prediction
 from calhousing.settings import Settings
@@ -42,14 +41,8 @@ def chart() -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def data(california_csv: Path) -> tuple[FloatArray, FloatArray]:
-    frame = pd.read_csv(california_csv)
-    return frame[list(FEATURE_NAMES)].to_numpy(np.float64), frame[TARGET.name].to_numpy(np.float64)
-
-
-@pytest.fixture(scope="module")
-def profile(data: tuple[FloatArray, FloatArray]) -> ReferenceProfile:
-    x, y = data
+def profile(california_xy: tuple[FloatArray, FloatArray]) -> ReferenceProfile:
+    x, y = california_xy
     return with_prediction(build_profile(x, FEATURE_NAMES, 10), y, 10)
 
 
@@ -87,9 +80,9 @@ def _log(settings: Settings, window: int, x: FloatArray, y: FloatArray) -> float
 
 
 def _traffic(
-    data: tuple[FloatArray, FloatArray], seed: int, shift: float
+    california_xy: tuple[FloatArray, FloatArray], seed: int, shift: float
 ) -> tuple[FloatArray, FloatArray]:
-    x, y = data
+    x, y = california_xy
     pick = np.random.default_rng(seed).choice(len(x), 400, replace=False)
     shifted = x[pick].copy()
     shifted[:, MEDINC] *= shift
@@ -102,14 +95,16 @@ def _check(settings: Settings, profile: ReferenceProfile, api: Any, at: float) -
 
 
 def test_drift_in_two_windows_creates_one_valid_retrain_job(
-    tmp_path: Path, data: Any, profile: ReferenceProfile, api: Any, cluster: Cluster
+    tmp_path: Path, california_xy: Any, profile: ReferenceProfile, api: Any, cluster: Cluster
 ) -> None:
     settings = _settings(tmp_path)
     base = int(time.time() // WINDOW_S) - 10
-    first = _check(settings, profile, api, _log(settings, base, *_traffic(data, 1, 1.8)))
+    first = _check(settings, profile, api, _log(settings, base, *_traffic(california_xy, 1, 1.8)))
     assert first.status == "drift" and first.drifted_features == ["MedInc"]
     assert first.retrain == {"started": False, "reason": "drift in 1 of the last 2 windows"}
-    second = _check(settings, profile, api, _log(settings, base + 1, *_traffic(data, 2, 1.8)))
+    second = _check(
+        settings, profile, api, _log(settings, base + 1, *_traffic(california_xy, 2, 1.8))
+    )
     assert second.retrain["started"] and second.retrain["name"] == job_name(CRONJOB, base + 1)
     [job] = cluster.jobs()
     _assert_made_like_kubectl(job, cluster.objects[("cronjobs", CRONJOB)], base + 1)
@@ -155,47 +150,53 @@ def test_a_taken_job_name_counts_as_done(api: Any, cluster: Cluster) -> None:
 
 
 def test_cooldown_and_a_running_retrain_hold_the_next_trigger(
-    tmp_path: Path, data: Any, profile: ReferenceProfile, api: Any, cluster: Cluster
+    tmp_path: Path, california_xy: Any, profile: ReferenceProfile, api: Any, cluster: Cluster
 ) -> None:
     settings = _settings(tmp_path, consecutive=1)
     base = int(time.time() // WINDOW_S) - 20
-    assert _check(settings, profile, api, _log(settings, base, *_traffic(data, 3, 1.8))).retrain[
-        "started"
-    ]
-    held = _check(settings, profile, api, _log(settings, base + 1, *_traffic(data, 4, 1.8)))
+    assert _check(
+        settings, profile, api, _log(settings, base, *_traffic(california_xy, 3, 1.8))
+    ).retrain["started"]
+    held = _check(
+        settings, profile, api, _log(settings, base + 1, *_traffic(california_xy, 4, 1.8))
+    )
     assert not held.retrain["started"] and "cooldown" in held.retrain["reason"]
     no_cooldown = _settings(tmp_path, consecutive=1, cooldown_s=0)
-    busy = _check(no_cooldown, profile, api, _log(settings, base + 2, *_traffic(data, 5, 1.8)))
+    busy = _check(
+        no_cooldown, profile, api, _log(settings, base + 2, *_traffic(california_xy, 5, 1.8))
+    )
     assert not busy.retrain["started"] and "still running" in busy.retrain["reason"]
     [job] = cluster.jobs()
     job["status"] = {"conditions": [{"type": "Complete", "status": "True"}]}
-    later = _check(no_cooldown, profile, api, _log(settings, base + 3, *_traffic(data, 6, 1.8)))
+    later = _check(
+        no_cooldown, profile, api, _log(settings, base + 3, *_traffic(california_xy, 6, 1.8))
+    )
     assert later.retrain["started"] and len(cluster.jobs()) == 2
 
 
 def test_broken_data_triggers_no_retrain(
-    tmp_path: Path, data: Any, profile: ReferenceProfile, api: Any, cluster: Cluster
+    tmp_path: Path, california_xy: Any, profile: ReferenceProfile, api: Any, cluster: Cluster
 ) -> None:
     settings = _settings(tmp_path, consecutive=1)
     base = int(time.time() // WINDOW_S) - 30
-    report = _check(settings, profile, api, _log(settings, base, *_traffic(data, 7, 0.1)))
+    report = _check(settings, profile, api, _log(settings, base, *_traffic(california_xy, 7, 0.1)))
     assert report.status == "quality" and "MedInc" in report.quality_problems[0]
     assert report.retrain == {} and not cluster.jobs()
     assert Call("create", "batch", "jobs", None) not in cluster.calls
 
 
 def test_no_drift_on_reference_traffic_calls_no_api(
-    tmp_path: Path, data: Any, profile: ReferenceProfile, api: Any, cluster: Cluster
+    tmp_path: Path, california_xy: Any, profile: ReferenceProfile, api: Any, cluster: Cluster
 ) -> None:
     settings = _settings(tmp_path, consecutive=1)
     base = int(time.time() // WINDOW_S) - 40
-    report = _check(settings, profile, api, _log(settings, base, *_traffic(data, 8, 1.0)))
+    report = _check(settings, profile, api, _log(settings, base, *_traffic(california_xy, 8, 1.0)))
     assert report.status == "no_drift" and not cluster.calls
 
 
 @pytest.mark.parametrize("mode", ["plain", "kserve"])
 def test_the_chart_rbac_allows_exactly_the_calls_made(
-    tmp_path: Path, data: Any, profile: ReferenceProfile, mode: str
+    tmp_path: Path, california_xy: Any, profile: ReferenceProfile, mode: str
 ) -> None:
     docs = render({"drift": {"enabled": True}, "serving": {"mode": mode}})
     cronjob = json.loads(json.dumps(one(docs, "CronJob", CRONJOB)))
@@ -211,7 +212,7 @@ def test_the_chart_rbac_allows_exactly_the_calls_made(
     settings = _settings(tmp_path, consecutive=1)
     base = int(time.time() // WINDOW_S) - 50
     with standin(cluster) as api:
-        _check(settings, profile, api, _log(settings, base, *_traffic(data, 9, 1.8)))
+        _check(settings, profile, api, _log(settings, base, *_traffic(california_xy, 9, 1.8)))
         rollout = _settings(tmp_path, rollout=env["CALHOUSING_DRIFT__ROLLOUT"],
                             rollout_target=env["CALHOUSING_DRIFT__ROLLOUT_TARGET"])  # fmt: skip
         rollout_for(rollout, api).roll("2")

@@ -21,14 +21,21 @@ from tests.integration.serving_fixtures import (
     MAX_ROWS,
     SERVE_ARGV,
     Served,
+    grpc_client,
     registered_model,
+    rest,
     serve_env,
     served,
 )
 from tests.services import MlflowServer
 
 pytestmark = pytest.mark.integration
-__all__ = ["registered_model", "served"]  # fixtures, imported for pytest to find
+__all__ = [
+    "grpc_client",
+    "registered_model",
+    "rest",
+    "served",
+]  # fixtures, imported for pytest to find
 
 ROW = [8.3252, 41.0, 6.984127, 1.02381, 322.0, 2.555556, 37.88, -122.23]
 Tensors = list[dict[str, Any]]
@@ -101,16 +108,6 @@ def _grpc(model: str, tensors: Tensors) -> pb.ModelInferRequest:
             flat = [str(v).encode() for v in flat]
         getattr(inp.contents, _FIELDS[t["datatype"]]).extend(flat)
     return request
-
-
-@pytest.fixture(scope="module")
-def rest(served: Served) -> RestClient:
-    return RestClient(served.http, served.model.name)
-
-
-@pytest.fixture(scope="module")
-def grpc_client(served: Served) -> GrpcClient:
-    return GrpcClient(served.grpc, served.model.name)
 
 
 @pytest.mark.parametrize("layout", ["columns", "tensor"])
