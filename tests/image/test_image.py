@@ -171,6 +171,9 @@ def test_the_serving_entrypoint_answers_v2_rest_and_grpc(tracking_uri: str) -> N
         "CALHOUSING_SERVE__GRPC_PORT": str(grpc_port),
         "CALHOUSING_SERVE__METRICS_PORT": str(metrics),
         "CALHOUSING_SERVE__WORKDIR": "/work/mlserver",
+        # As the chart does, the log gets a writable home (there: PostgreSQL); the default,
+        # .run/ under the working directory, is on the read-only root.
+        "CALHOUSING_PREDLOG__URL": "sqlite:////work/predictions.db",
     }
     args = ["--tmpfs", "/work:rw,mode=1777", *_env_args(env), IMAGE, "serve"]
     ready = f"http://127.0.0.1:{http}/v2/models/calhousing/ready"
