@@ -32,6 +32,12 @@ def _settings(params: Path) -> Settings:
     return load_settings(params)
 
 
+def _predlog_url(settings: Settings) -> str:
+    if settings.predlog.url is None:
+        raise CalhousingError("the prediction log is off (predlog.url is empty): nothing to read")
+    return settings.predlog.url
+
+
 def user_errors(func: F) -> F:
     """Print expected failures as one line and exit 1; anything else keeps its traceback."""
 
@@ -182,7 +188,7 @@ def rollout(params: ParamsOption = Path("params.yaml")) -> None:
     from monitoring.store import last_served_version
 
     settings = _settings(params)
-    served = last_served_version(connect(str(settings.predlog.url)))
+    served = last_served_version(connect(_predlog_url(settings)))
     typer.echo(reconcile(settings, production_version(settings), served))
 
 
@@ -199,7 +205,7 @@ def feedback(
     from calhousing.predstore import connect
     from monitoring.store import add_labels, realized_rmse
 
-    engine = connect(str(_settings(params).predlog.url))
+    engine = connect(_predlog_url(_settings(params)))
     with labels.open() as rows:
         found = [(r["request_id"], int(r["row"]), float(r["value"])) for r in csv.DictReader(rows)]
     typer.echo(f"feedback: {add_labels(engine, found, time.time())} label(s) stored")

@@ -1,0 +1,18 @@
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from calhousing.cli import app
+
+
+@pytest.mark.parametrize("command", [["rollout"], ["feedback", "labels.csv"]])
+def test_commands_that_read_the_prediction_log_refuse_clearly_when_it_is_off(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CALHOUSING_PREDLOG__URL", "")
+
+    result = CliRunner().invoke(app, [*command, "--params", str(tmp_path / "none.yaml")])
+
+    assert result.exit_code == 1
+    assert "the prediction log is off" in result.output
