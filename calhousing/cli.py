@@ -110,13 +110,23 @@ def register(params: ParamsOption = Path("params.yaml")) -> None:
 
 @app.command()
 @user_errors
-def pipeline(params: ParamsOption = Path("params.yaml")) -> None:
+def pipeline(
+    params: ParamsOption = Path("params.yaml"),
+    unless_served: Annotated[
+        bool, typer.Option(help="Do nothing if the alias already names a version.")
+    ] = False,
+) -> None:
     """All training stages in one process: what a Kubernetes training Job runs."""
     from calhousing.telemetry import TRAINING_JOB, batch_job
     from training.pipeline import run_all
+    from training.register import served_version
     from training.report import push_decision
 
     settings = _settings(params)
+    # The chart's first-model Job runs on every install and upgrade: train only the first time.
+    if unless_served and (version := served_version(settings)) is not None:
+        typer.echo(f"@{settings.registry.alias} names version {version}: nothing to train")
+        return
     with batch_job(settings.monitoring, TRAINING_JOB, settings.registry.model_name):
         for summary in run_all(settings):
             typer.echo(summary)

@@ -130,6 +130,12 @@ class ServeSettings(Section):
     Used only if it matches the estimator to 1e-9 when loaded; false: scikit-learn always."""
     workdir: Path = Path(".run/mlserver")
     """MLServer's scratch space (metrics files); an emptyDir in the cluster."""
+    model_wait_s: float = Field(0.0, ge=0)
+    """How long start-up waits for the model to exist (MLflow answering, the alias set) before
+    it fails. The chart sets its startup probe's window, so a fresh install's predictor waits,
+    not ready, for the first training Job instead of crash-looping."""
+    model_wait_interval_s: float = Field(5.0, gt=0)
+    """Pause between two looks at the registry while waiting."""
 
 
 class MonitoringSettings(Section):

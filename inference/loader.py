@@ -7,8 +7,10 @@ one registered model even while the alias moves on.
 mlflow is imported inside the functions: it takes ~4 s and is needed only while loading.
 """
 
+import logging
 import re
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -24,9 +26,23 @@ from inference import booster
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
+log = logging.getLogger(__name__)
 _MODELS_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$")
 PROFILE_ARTIFACT = "reference_profile.json"
 """The training run's reference profile (training.datasets.PROFILE_FILE, logged at run root)."""
+
+
+class ModelUnavailableError(CalhousingError):
+    """The model cannot be loaded yet: MLflow does not answer, or the name or alias does not
+    exist (a fresh install before its first training run)."""
+
+
+@dataclass(frozen=True)
+class Wait:
+    """How long to wait for a model that is not available yet, and how often to look."""
+
+    seconds: float = 0.0
+    interval_s: float = 5.0
 
 
 class Regressor(Protocol):
@@ -80,8 +96,40 @@ def resolve(client: "MlflowClient", uri: str) -> ModelRef:
             else client.get_model_version(name, str(version))
         )
     except MlflowException as err:
-        raise CalhousingError(f"{uri} does not resolve in the registry: {err.message}") from err
+        message = f"{uri} does not resolve in the registry: {err.message}"
+        # No such model yet, or the model exists but the alias is not set yet (MLflow has no
+        # error code of its own for that: a fresh install between register and promote).
+        missing_alias = alias is not None and f"alias {alias} not found" in err.message
+        if err.error_code == "RESOURCE_DOES_NOT_EXIST" or missing_alias:
+            raise ModelUnavailableError(message) from err
+        raise CalhousingError(message) from err
     return ModelRef(name, str(found.version), str(found.run_id or ""))
+
+
+def load_when_available(
+    wait: Wait, uri: str, tracking_uri: str, scratch: Path, compiled: bool = False
+) -> LoadedModel:
+    """`load`, retried while the model is not available yet, for at most `wait.seconds`."""
+    deadline = time.monotonic() + wait.seconds
+    while True:
+        try:
+            check_tracking_server(tracking_uri)
+            return load(uri, tracking_uri, scratch, compiled)
+        except ModelUnavailableError as err:
+            if time.monotonic() + wait.interval_s > deadline:
+                raise
+            log.info("waiting for %s: %s", uri, err)
+            time.sleep(wait.interval_s)
+
+
+def check_tracking_server(tracking_uri: str) -> None:
+    """Fails fast when MLflow does not answer, where its client would retry for minutes."""
+    import httpx
+
+    try:
+        httpx.get(f"{tracking_uri.rstrip('/')}/health", timeout=5).raise_for_status()
+    except httpx.HTTPError as err:
+        raise ModelUnavailableError(f"MLflow at {tracking_uri} does not answer: {err}") from err
 
 
 def load(uri: str, tracking_uri: str, scratch: Path, compiled: bool = False) -> LoadedModel:

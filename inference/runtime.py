@@ -65,7 +65,11 @@ class HousingRuntime(MLModel):  # type: ignore[misc]  # mlserver ships no type h
         # In a thread: the REST and gRPC ports already answer (not ready) while this runs.
         try:
             model = await asyncio.to_thread(
-                loader.load,
+                loader.load_when_available,
+                loader.Wait(
+                    float(extra.get("model_wait_s", 0)),
+                    float(extra.get("model_wait_interval_s", 5)),
+                ),
                 uri,
                 str(extra["tracking_uri"]),
                 scratch,

@@ -62,6 +62,8 @@ def build(settings: Settings) -> tuple[MLServerSettings, ModelSettings]:
                 "scratch_dir": str(serve.workdir / "models"),
                 "predict_threads": serve.predict_threads,
                 "compiled_trees": serve.compiled_trees,
+                "model_wait_s": serve.model_wait_s,
+                "model_wait_interval_s": serve.model_wait_interval_s,
                 "predlog": settings.predlog.model_dump(mode="json"),
             },
         ),

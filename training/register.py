@@ -32,6 +32,19 @@ def champion_version(client: Any, registry: RegistrySettings) -> str | None:
     return None if version is None else str(version)
 
 
+def served_version(settings: Settings) -> str | None:
+    """The version the alias names now; None before the first promotion."""
+    from mlflow.exceptions import MlflowException
+
+    client = connect(settings.mlflow)
+    try:
+        return champion_version(client, settings.registry)
+    except MlflowException as err:
+        if err.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return None
+        raise
+
+
 LATENCY_CALLS = 200
 
 

@@ -1,11 +1,12 @@
 """The workloads as a user relies on them: the retrain CronJob and the initial Job run the same
 Job, with the exact failure policies; both serving modes run the same container and probes."""
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
-from tests.chart.manifests import PROFILES, Manifest, one, render_profile
+from tests.chart.manifests import PROFILES, Manifest, one, render, render_profile
 
 POD_FAILURE_POLICY = {
     "rules": [
@@ -24,7 +25,17 @@ def job_spec(docs: tuple[Manifest, ...], kind: str) -> dict[str, Any]:
             "spec"
         ]
         return spec
-    return dict(one(docs, "Job", "calhousing-train-initial")["spec"])
+    return dict(first_model_job(docs)["spec"])
+
+
+def first_model_job(docs: Sequence[Manifest]) -> Manifest:
+    [job] = [d for d in docs if d["kind"] == "Job" and "first-model" in d["metadata"]["name"]]
+    return job
+
+
+def train_args(spec: dict[str, Any]) -> list[str]:
+    args: list[str] = spec["template"]["spec"]["containers"][0]["args"]
+    return args
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -46,15 +57,21 @@ def test_training_jobs_have_the_exact_failure_policies(kind: str) -> None:
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-def test_a_retrain_runs_exactly_what_the_install_ran(profile: str) -> None:
+def test_a_retrain_runs_exactly_what_the_install_ran_but_always_trains(profile: str) -> None:
     docs = render_profile(profile)
-    assert job_spec(docs, "CronJob") == job_spec(docs, "Job")
+    retrain, first = job_spec(docs, "CronJob"), job_spec(docs, "Job")
+    assert train_args(retrain) == ["pipeline"]
+    assert train_args(first) == ["pipeline", "--unless-served"]
+    train_args(first).pop()
+    assert retrain == first
 
 
-def test_the_initial_job_is_an_install_only_hook() -> None:
-    annotations = one(render_profile("default"), "Job")["metadata"]["annotations"]
-    assert annotations["helm.sh/hook"] == "post-install"
-    assert annotations["helm.sh/hook-delete-policy"] == "before-hook-creation"
+def test_the_first_model_job_is_no_hook_and_is_renamed_when_its_spec_changes() -> None:
+    job = first_model_job(render_profile("default"))
+    assert not any(key.startswith("helm.sh/hook") for key in job["metadata"]["annotations"])
+    other = first_model_job(render({"image": {"tag": "other"}}))
+    assert other["metadata"]["name"] != job["metadata"]["name"]
+    assert len(other["metadata"]["name"]) <= 63
 
 
 def test_training_writes_relative_paths_into_an_empty_dir() -> None:

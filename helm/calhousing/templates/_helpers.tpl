@@ -4,7 +4,7 @@
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* Prefix of every resource name; short enough for the longest suffix (-train-initial). */}}
+{{/* Prefix of every resource name; short enough for the longest suffix (-first-model-<hash>). */}}
 {{- define "calhousing.fullname" -}}
 {{- if .Values.fullnameOverride }}
 {{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" }}

@@ -27,6 +27,10 @@ env:
   # MLServer's scratch space (metrics files, model downloads) on the emptyDir.
   - name: CALHOUSING_SERVE__WORKDIR
     value: /work/mlserver
+  # Wait, not ready, for the model as long as the startup probe allows: a fresh install's
+  # predictor waits for the first training Job instead of exiting and crash-looping.
+  - name: CALHOUSING_SERVE__MODEL_WAIT_S
+    value: {{ sub .Values.serving.startupSeconds 30 | quote }}
   {{- with .Values.serving.modelUri }}
   - name: CALHOUSING_SERVE__MODEL_URI
     value: {{ . | quote }}

@@ -89,3 +89,16 @@ template:
 {{- define "calhousing.clientCheckovAnnotations" -}}
 {{- include "calhousing.checkovAnnotations" (dict "image" .Values.image "extra" (ternary (list (include "calhousing.secretEnvSkip" .)) list .Values.mlflow.auth.enabled)) }}
 {{- end }}
+
+{{/* The first-model Job's spec: the retrain's, training only while no version is served. */}}
+{{- define "calhousing.firstModelJobSpec" -}}
+{{- $spec := include "calhousing.trainingJobSpec" . | fromYaml }}
+{{- $train := index $spec.template.spec.containers 0 }}
+{{- $_ := set $train "args" (list "pipeline" "--unless-served") }}
+{{- toYaml $spec }}
+{{- end }}
+
+{{/* Its name: changes with its spec, since a Job's template cannot be updated in place. */}}
+{{- define "calhousing.firstModelJob" -}}
+{{- printf "%s-first-model-%s" (include "calhousing.fullname" .) (include "calhousing.firstModelJobSpec" . | sha256sum | trunc 8) }}
+{{- end }}
