@@ -14,7 +14,7 @@ DATA ?=
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: help setup demo drift-demo prometheus stop pipeline bench check test test-fast reliability fmt clean
+.PHONY: help setup demo drift-demo prometheus stop pipeline bench check test test-fast test-cluster reliability fmt clean
 
 # Cluster targets (kind, image, deploy) live beside the manifests they drive.
 -include k8s/k8s.mk
@@ -53,17 +53,21 @@ bench: setup ## Benchmark serving vs stock MLServer vs FastAPI -> benchmarks/res
 	$(if $(DATA),CALHOUSING_DATA__SOURCE='$(DATA)' $(RUN) dvc repro --single-item --force ingest && $(RUN) dvc repro,)
 	$(RUN) python -m benchmarks $(BENCH_ARGS)
 
-check: setup ## Lint, format check, strict types, import contracts
+check: setup ## Lint, format check, strict types, import contracts, shellcheck
+	$(RUN) shellcheck -x k8s/*.sh k8s/local/*.sh k8s/local/images/postgres/entrypoint.sh scripts/*.sh .ci/run
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
 	$(RUN) lint-imports
 
-test: check ## The whole test suite (what CI runs)
+test: system-deps check local-cluster ## The whole test suite (what CI runs), the local cluster's included
 	$(RUN) pytest $(PYTEST_ARGS)
 
-test-fast: setup ## Unit, data and model tests only (no services)
-	$(RUN) pytest -m "not integration" $(PYTEST_ARGS)
+test-fast: setup ## Unit, data and model tests only (no services, no cluster)
+	$(RUN) pytest -m "not integration and not cluster" $(PYTEST_ARGS)
+
+test-cluster: setup local-cluster ## Only the tests on the local cluster (installs the chart)
+	$(RUN) pytest -m cluster tests/cluster $(PYTEST_ARGS)
 
 reliability: setup ## Long runs: bad-input corpus, fuzzing, 50,000-request load, faults, auth; prints the figures
 	RELIABILITY_REQUESTS=50000 RELIABILITY_FUZZ_EXAMPLES=200 $(RUN) pytest -v -s --timeout 3600 \

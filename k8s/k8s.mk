@@ -15,8 +15,6 @@ TOOLS := $(CURDIR)/tools
 TEST_BASE ?= localhost/calhousing-base:bookworm
 TEST_IMAGE ?= localhost/calhousing-mlops:test
 CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
-PODMAN := podman --runtime runc
-ULIMITS := --ulimit nofile=4096:4096 --ulimit nproc=4096:4096
 
 .PHONY: cluster-up image kind-load deploy retrain ingress-check cluster-down image-test chart-test lint-delivery
 
@@ -42,15 +40,13 @@ ingress-check: ## V2 REST and gRPC (TLS) through the ingress, then `helm test`
 	MODEL_NAME=calhousing REST_URL=http://calhousing.localtest.me \
 	GRPC_TARGET=grpc.calhousing.localtest.me:443 GRPC_CA=.run/k8s/grpc-tls.crt \
 	$(RUN) python helm/calhousing/files/smoke_test.py
-	helm test $(RELEASE) -n $(NAMESPACE) --logs
+	helm test $(RELEASE) -n $(NAMESPACE)
 
 cluster-down: ## Delete the kind cluster
 	kind delete cluster --name $(CLUSTER)
 
 image-test: ## Build the image with podman from a local Debian base, run its entrypoints in containers
-	k8s/base-image.sh $(TEST_BASE)
-	$(PODMAN) build --network host $(ULIMITS) --secret id=ca_bundle,src=$(CA_BUNDLE) \
-		--build-arg BASE_IMAGE=$(TEST_BASE) -t $(TEST_IMAGE) .
+	CA_BUNDLE=$(CA_BUNDLE) k8s/project-image.sh $(TEST_BASE) $(TEST_IMAGE)
 	CALHOUSING_TEST_IMAGE=$(TEST_IMAGE) $(RUN) pytest tests/image -v $(PYTEST_ARGS)
 
 chart-test: setup ## Render, validate, checkov and contract-test the chart (no cluster)

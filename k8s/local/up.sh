@@ -21,11 +21,14 @@ healthy() {
   "${KUBECTL[@]}" get --raw /readyz >/dev/null 2>&1
 }
 
-# Renders config/NAME with this run's settings into the state folder.
+# Renders config/NAME with this run's settings into the state folder. Only these variables
+# are substituted: the files also hold shell scripts with variables of their own.
+RENDERED=(STATE_DIR RUN_STATE CONTAINERD_SOCK PAUSE_IMAGE CNI_NETWORK BRIDGE POD_CIDR POD_GATEWAY
+  NODE_IP NODE_NAME DNS_SERVICE_IP CGROUP COREDNS_IMAGE PROVISIONER_IMAGE BASE_IMAGE DATA_IMAGE)
+# shellcheck disable=SC2016 # the braces are for envsubst, not the shell
 render() {
-  export STATE_DIR RUN_STATE CONTAINERD_SOCK PAUSE_IMAGE CNI_NETWORK BRIDGE POD_CIDR POD_GATEWAY \
-    NODE_IP NODE_NAME DNS_SERVICE_IP CGROUP COREDNS_IMAGE PROVISIONER_IMAGE BASE_IMAGE DATA_IMAGE
-  envsubst <"$here/config/$1" >"$2"
+  export "${RENDERED[@]}"
+  envsubst "$(printf '${%s} ' "${RENDERED[@]}")" <"$here/config/$1" >"$2"
 }
 
 # Records the host's sysctls before changing them, so down.sh puts them back.

@@ -29,15 +29,19 @@ def profile_values(profile: str) -> dict[str, Any]:
     return helm_python.values_from_yaml((CHART / "ci" / f"{profile}-values.yaml").read_text())
 
 
-def render_files(values: dict[str, Any], release: str = RELEASE) -> dict[str, str]:
+def render_files(
+    values: dict[str, Any], release: str = RELEASE, namespace: str = NAMESPACE
+) -> dict[str, str]:
     with helm_python.Chart.load(CHART) as chart:
-        return chart.render(values, name=release, namespace=NAMESPACE, is_install=True)
+        return chart.render(values, name=release, namespace=namespace, is_install=True)
 
 
-def render(values: dict[str, Any], release: str = RELEASE) -> list[Manifest]:
+def render(
+    values: dict[str, Any], release: str = RELEASE, namespace: str = NAMESPACE
+) -> list[Manifest]:
     """Every object the release would apply, hooks and tests included (NOTES.txt is not one)."""
     docs: list[Manifest] = []
-    for path, text in sorted(render_files(values, release).items()):
+    for path, text in sorted(render_files(values, release, namespace).items()):
         if path.endswith(".yaml"):
             docs += [doc for doc in yaml.safe_load_all(text) if doc]
     return docs

@@ -1,0 +1,206 @@
+"""The chart installed on a real cluster, as a user installs it: `helm install --wait` of the
+local profile into a namespace that enforces Pod Security `restricted`, then what a platform
+engineer does with it, in order: call it, test it, retrain it by hand, let the drift check
+retrain it, upgrade it under load, uninstall it."""
+
+import json
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime
+
+import numpy as np
+import pytest
+
+from tests.cluster.conftest import Namespace
+from tests.cluster.kube import CHART, LOCAL_VALUES, KubeError, eventually
+from tests.cluster.release import MODEL, ROWS, Release, tags
+
+# The install trains the first model: minutes on two cores.
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1800)]
+NAME = "calhousing"
+# The drift check judges the current window and retrains on its first drifted one.
+OVERRIDES = "drift.consecutive=1,drift.cooldownSeconds=0"
+
+
+@pytest.fixture(scope="module")
+def release(restricted_namespace: Namespace) -> Iterator[Release]:
+    kube, ns = restricted_namespace.kube, restricted_namespace.name
+    start = time.monotonic()
+    kube.helm("install", NAME, str(CHART), "-n", ns, "-f", str(LOCAL_VALUES), "--set", OVERRIDES,
+              "--wait", "--wait-for-jobs", "--timeout", "20m", timeout=1300)  # fmt: skip
+    print(
+        f"\nhelm install --wait: first model trained and served in {time.monotonic() - start:.0f} s"
+    )
+    yield Release(kube, NAME, ns)
+    if NAME in kube.helm("list", "-n", ns, "-q"):
+        kube.helm("uninstall", NAME, "-n", ns, "--wait")
+
+
+def test_helm_install_wait_ends_with_the_first_model_served(release: Release) -> None:
+    [job] = [j for j in release.items("jobs") if "-first-model-" in j["metadata"]["name"]]
+    assert release.job_succeeded(job["metadata"]["name"])
+    version = release.alias_version()
+    # A Service routes to a pod a moment after it is ready: kube-proxy's next sync.
+    eventually(lambda: release.rest().ready(), 60, "the predictor Service answering")
+    assert release.rest().infer(ROWS).model_version == version
+
+
+def _logged_at(log: str, text: str) -> datetime:
+    """The time of the first JSON log line holding `text`."""
+    line = next(json.loads(raw) for raw in log.splitlines() if text in raw)
+    return datetime.fromisoformat(line["time"])
+
+
+def test_the_predictor_waited_for_its_model_and_was_ready_only_after_loading_it(
+    release: Release,
+) -> None:
+    for pod in release.items("pods", "-l", "app.kubernetes.io/component=predictor"):
+        log = release.kubectl("logs", pod["metadata"]["name"])
+        assert pod["status"]["containerStatuses"][0]["restartCount"] == 0, "it crash-looped"
+        waited = _logged_at(log, f"waiting for models:/{MODEL}@production")
+        loaded = _logged_at(log, f"loaded models:/{MODEL}/")
+        [ready] = [c for c in pod["status"]["conditions"] if c["type"] == "Ready"]
+        became_ready = datetime.fromisoformat(ready["lastTransitionTime"])
+        assert ready["status"] == "True"
+        assert waited < loaded and became_ready >= loaded.replace(microsecond=0)
+
+
+def test_every_pod_is_admitted_by_restricted_and_a_privileged_pod_is_refused(
+    release: Release,
+) -> None:
+    pods = release.items("pods")
+    assert {p["metadata"]["labels"].get("app.kubernetes.io/component") for p in pods} >= {
+        "mlflow", "postgresql", "predictor", "training"}  # fmt: skip
+    privileged = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "privileged"},
+                  "spec": {"containers": [{"name": "c", "image": "localhost/pause:3.10",
+                                           "securityContext": {"privileged": True}}]}}  # fmt: skip
+    with pytest.raises(KubeError, match='violates PodSecurity "restricted'):
+        release.kube.apply(privileged, "-n", release.namespace)
+
+
+def _can(release: Release, account: str, verb: str, resource: str) -> bool:
+    """What the API server's RBAC authorizer answers for this ServiceAccount."""
+    who = f"system:serviceaccount:{release.namespace}:{account}"
+    argv = [str(release.kube.bin_dir / "kubectl"), "--kubeconfig", str(release.kube.kubeconfig),
+            "-n", release.namespace, "auth", "can-i", verb, resource, "--as", who]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    assert done.stdout.strip() in {"yes", "no"}, done.stderr
+    return done.stdout.strip() == "yes"
+
+
+def test_service_accounts_can_do_exactly_what_they_are_meant_to(release: Release) -> None:
+    accounts = [a["metadata"]["name"] for a in release.items("serviceaccounts")]
+    trigger = f"{NAME}-retrain-trigger"
+    assert trigger in accounts
+    for account in accounts:
+        for verb, resource in (("get", "secrets"), ("list", "secrets"), ("create", "pods"),
+                               ("create", "pods/exec"), ("delete", "jobs")):  # fmt: skip
+            assert not _can(release, account, verb, resource), f"{account} may {verb} {resource}"
+    assert _can(release, trigger, "create", "jobs")
+    assert _can(release, trigger, "get", f"cronjobs/{NAME}-retrain")
+    assert not _can(release, trigger, "get", f"cronjobs/{NAME}-drift")
+    assert not _can(release, "default", "create", "jobs")
+
+
+@pytest.mark.parametrize("layout", ["columns", "tensor"])
+def test_v2_rest_and_grpc_agree_through_the_service(release: Release, layout: str) -> None:
+    by_rest = release.rest().infer(ROWS, layout)  # type: ignore[arg-type]
+    by_grpc = release.grpc().infer(ROWS, layout)  # type: ignore[arg-type]
+    np.testing.assert_allclose(by_rest.values, by_grpc.values, rtol=1e-9)
+    assert by_rest.model_version == by_grpc.model_version == release.alias_version()
+    assert ((by_rest.values > 0.1) & (by_rest.values < 6)).all()
+
+
+def test_helm_test_passes(release: Release) -> None:
+    out = release.kube.helm("test", NAME, "-n", release.namespace, timeout=600)
+    assert "Phase:          Succeeded" in out
+
+
+def test_a_retrain_created_from_the_cronjob_records_its_promotion_decision(
+    release: Release,
+) -> None:
+    release.kubectl("create", "job", f"--from=cronjob/{NAME}-retrain", "manual-retrain")
+    log = release.wait_job("manual-retrain")
+    assert release.job_succeeded("manual-retrain"), log[-3000:]
+    newest = release.mlflow("registered-models/get", name=MODEL)["registered_model"]
+    version = max(int(v["version"]) for v in newest["latest_versions"])
+    assert version >= 2
+    decision = tags(release.model_version(str(version)))
+    assert decision["decision"] in {"promoted", "rejected"} and decision["decision.reason"]
+    assert decision["champion.version"] == "1"
+
+
+def test_a_drift_job_reads_the_prediction_log_and_starts_a_retrain_job(
+    release: Release, california_xy: tuple[np.ndarray, np.ndarray]
+) -> None:
+    x, _ = california_xy
+    drifted = x[np.random.default_rng(7).choice(len(x), 600, replace=False)].copy()
+    drifted[:, 0] *= 1.8  # MedInc: incomes up 80%
+    rest = release.rest()
+    for chunk in np.array_split(drifted, 6):
+        rest.infer(chunk)
+    time.sleep(5)  # the prediction log writes in batches, at least once a second
+    release.kubectl("create", "job", f"--from=cronjob/{NAME}-drift", "manual-drift")
+    log = release.wait_job("manual-drift", timeout_s=600)
+    assert "MedInc" in log, log[-3000:]
+    retrains = eventually(
+        lambda: release.items("jobs", "-l", "calhousing.io/trigger=drift"), 60, "a retrain Job"
+    )
+    [retrain] = retrains
+    name = retrain["metadata"]["name"]
+    assert retrain["metadata"]["ownerReferences"][0]["name"] == f"{NAME}-retrain"
+    eventually(lambda: release.items("pods", "-l", f"job-name={name}"), 60, f"{name}'s pod")
+    # The retrain would train for minutes more; the test is that it was started and runs.
+    release.kubectl("delete", "job", name, "--cascade=foreground", "--wait=false")
+
+
+def test_helm_upgrade_rolls_the_predictor_with_zero_failed_requests(release: Release) -> None:
+    before = {
+        p["metadata"]["name"]
+        for p in release.items("pods", "-l", "app.kubernetes.io/component=predictor")
+    }
+    stop, failures, answered = threading.Event(), [], [0]
+
+    def load() -> None:
+        with release.rest() as rest:
+            while not stop.is_set():
+                try:
+                    rest.infer(ROWS[:1])
+                    answered[0] += 1
+                except Exception as err:  # every failure counts
+                    failures.append(repr(err))
+                time.sleep(0.05)
+
+    thread = threading.Thread(target=load)
+    thread.start()
+    try:
+        release.kube.helm("upgrade", NAME, str(CHART), "-n", release.namespace, "-f",
+                          str(LOCAL_VALUES), "--set", OVERRIDES, "--set-string",
+                          "serving.env.CALHOUSING_SERVE__PREDICT_THREADS=1", "--wait",
+                          "--timeout", "10m", timeout=700)  # fmt: skip
+        time.sleep(3)
+    finally:
+        stop.set()
+        thread.join()
+    after = {
+        p["metadata"]["name"]
+        for p in release.items("pods", "-l", "app.kubernetes.io/component=predictor")
+    }
+    assert not before & after, "the upgrade rolled every predictor pod"
+    print(f"\nhelm upgrade under load: {answered[0]} requests answered, {len(failures)} failed")
+    assert answered[0] > 50 and failures == []
+
+
+def test_helm_uninstall_leaves_only_what_is_marked_keep(release: Release) -> None:
+    release.kube.helm("uninstall", NAME, "-n", release.namespace, "--wait", timeout=600)
+    selector = f"app.kubernetes.io/instance={NAME}"
+    eventually(lambda: not release.items("pods", "-l", selector), 180, "the release's pods gone")
+    kinds = "all,configmaps,secrets,serviceaccounts,roles,rolebindings,networkpolicies,pvc,pdb"
+    for obj in release.items(kinds, "-l", selector):
+        kind, meta = obj["kind"], obj["metadata"]
+        kept = meta.get("annotations", {}).get("helm.sh/resource-policy") == "keep"
+        # The database's claim outlives its StatefulSet, as Kubernetes keeps such claims.
+        claim = kind == "PersistentVolumeClaim" and meta["name"].startswith(f"data-{NAME}-")
+        assert kept or claim, f"{kind}/{meta['name']} outlived the release"
