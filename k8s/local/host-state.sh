@@ -12,5 +12,5 @@ for cmd in iptables-save ip6tables-save; do
 done
 section nft; nft list tables 2>/dev/null | sort
 section cgroups; find /sys/fs/cgroup -mindepth 2 -maxdepth 2 -type d | sort
-section dirs; ls -1 /run /var/lib | grep -vxE 'containers|libpod|/run:|/var/lib:' | sort
+section dirs; find /run /var/lib -mindepth 1 -maxdepth 1 | grep -vE '/(containers|libpod)$' | sort
 section sysctls; sysctl net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables
