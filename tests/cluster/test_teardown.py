@@ -19,7 +19,11 @@ def _host_state() -> str:
 
 
 def test_cluster_down_twice_leaves_the_host_as_before(kube: Kube) -> None:
-    before = (kube.kubeconfig.parent / "host-before").read_text()
+    snapshot = kube.kubeconfig.parent / "host-before"
+    if not snapshot.exists():
+        pytest.fail(f"{snapshot} is missing: this cluster was started before up.sh kept one; "
+                    "run `make local-cluster-down` once, then `make test`")  # fmt: skip
+    before = snapshot.read_text()
     for _ in range(2):
         subprocess.run([str(SCRIPTS / "down.sh")], check=True, timeout=240)
         after = _host_state()

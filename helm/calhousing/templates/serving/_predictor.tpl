@@ -56,6 +56,11 @@ livenessProbe:
   periodSeconds: 20
   failureThreshold: 3
   timeoutSeconds: 5
+# A terminating pod keeps answering until every node has dropped it from the Service: without
+# this pause a rollout refused the requests kube-proxy still sent it (seen on a real cluster).
+lifecycle:
+  preStop:
+    sleep: {seconds: 5}
 resources:
   {{- toYaml .Values.serving.resources | nindent 2 }}
 securityContext:
