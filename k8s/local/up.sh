@@ -112,9 +112,10 @@ start_addons() {
 
 start_cluster() {
   "$here/down.sh" --quiet
-  mkdir -p "$STATE_DIR" "$PID_DIR" "$LOG_DIR"
   # What down.sh must restore: the tests compare the host after it with this.
+  mkdir -p "$OUT_DIR" "$LOG_DIR"
   "$here/host-state.sh" >"$OUT_DIR/host-before"
+  mkdir -p "$STATE_DIR" "$PID_DIR"
   set_sysctls
   make_cgroups
   make_pki

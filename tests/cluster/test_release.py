@@ -156,11 +156,14 @@ def test_a_drift_job_reads_the_prediction_log_and_starts_a_retrain_job(
     release.kubectl("delete", "job", name, "--cascade=foreground", "--wait=false")
 
 
+def _predictors(release: Release) -> set[str]:
+    """The predictor pods that serve: not those already terminating (their preStop pause)."""
+    pods = release.items("pods", "-l", "app.kubernetes.io/component=predictor")
+    return {p["metadata"]["name"] for p in pods if "deletionTimestamp" not in p["metadata"]}
+
+
 def test_helm_upgrade_rolls_the_predictor_with_zero_failed_requests(release: Release) -> None:
-    before = {
-        p["metadata"]["name"]
-        for p in release.items("pods", "-l", "app.kubernetes.io/component=predictor")
-    }
+    before = _predictors(release)
     stop, failures, answered = threading.Event(), [], [0]
 
     def load() -> None:
@@ -180,14 +183,14 @@ def test_helm_upgrade_rolls_the_predictor_with_zero_failed_requests(release: Rel
                           str(LOCAL_VALUES), "--set", OVERRIDES, "--set-string",
                           "serving.env.CALHOUSING_SERVE__PREDICT_THREADS=1", "--wait",
                           "--timeout", "10m", timeout=700)  # fmt: skip
-        time.sleep(3)
+        # Keep the load on until the old pods have finished terminating.
+        selector = ("pods", "-l", "app.kubernetes.io/component=predictor")
+        eventually(lambda: len(release.items(*selector)) == len(_predictors(release)), 180,
+                   "the old predictors gone")  # fmt: skip
     finally:
         stop.set()
         thread.join()
-    after = {
-        p["metadata"]["name"]
-        for p in release.items("pods", "-l", "app.kubernetes.io/component=predictor")
-    }
+    after = _predictors(release)
     assert not before & after, "the upgrade rolled every predictor pod"
     print(f"\nhelm upgrade under load: {answered[0]} requests answered, {len(failures)} failed")
     assert answered[0] > 50 and failures == []

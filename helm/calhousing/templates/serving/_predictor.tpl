@@ -57,10 +57,10 @@ livenessProbe:
   failureThreshold: 3
   timeoutSeconds: 5
 # A terminating pod keeps answering until every node has dropped it from the Service: without
-# this pause a rollout refused the requests kube-proxy still sent it (seen on a real cluster).
+# this pause a rollout refused requests kube-proxy still sent it (5 s was not enough here).
 lifecycle:
   preStop:
-    sleep: {seconds: 5}
+    sleep: {seconds: 15}
 resources:
   {{- toYaml .Values.serving.resources | nindent 2 }}
 securityContext:
