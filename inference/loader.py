@@ -21,6 +21,7 @@ import numpy.typing as npt
 from calhousing.errors import CalhousingError
 from calhousing.features import FEATURE_NAMES
 from calhousing.profile import ReferenceProfile
+from calhousing.tracking_health import check_reachable
 from inference import booster
 
 if TYPE_CHECKING:
@@ -124,12 +125,10 @@ def load_when_available(
 
 def check_tracking_server(tracking_uri: str) -> None:
     """Fails fast when MLflow does not answer, where its client would retry for minutes."""
-    import httpx
-
     try:
-        httpx.get(f"{tracking_uri.rstrip('/')}/health", timeout=5).raise_for_status()
-    except httpx.HTTPError as err:
-        raise ModelUnavailableError(f"MLflow at {tracking_uri} does not answer: {err}") from err
+        check_reachable(tracking_uri)
+    except CalhousingError as err:
+        raise ModelUnavailableError(str(err)) from err
 
 
 def load(uri: str, tracking_uri: str, scratch: Path, compiled: bool = False) -> LoadedModel:

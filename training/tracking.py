@@ -3,23 +3,9 @@
 import subprocess
 from typing import Any
 
-import httpx
-
-from calhousing.errors import CalhousingError
 from calhousing.settings import MlflowSettings, Settings
+from calhousing.tracking_health import check_reachable
 from training.datasets import Manifest
-
-HEALTH_TIMEOUT_S = 5.0
-
-
-def check_reachable(uri: str) -> None:
-    """MLflow's client retries an unreachable server for minutes: ask /health once instead."""
-    if not uri.startswith(("http://", "https://")):
-        return
-    try:
-        httpx.get(f"{uri.rstrip('/')}/health", timeout=HEALTH_TIMEOUT_S).raise_for_status()
-    except httpx.HTTPError as err:
-        raise CalhousingError(f"MLflow at {uri} unreachable: {err}") from err
 
 
 def connect(settings: MlflowSettings) -> Any:
