@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from mlserver import MLServer
+from mlserver.errors import ModelNotFound
 from mlserver.rest.errors import _EXCEPTION_HANDLERS
 from mlserver.rest.responses import Response
 from mlserver.settings import ModelParameters, ModelSettings
@@ -93,11 +94,8 @@ def install_rest_error_handlers() -> None:
 
 
 class _Server(MLServer):  # type: ignore[misc]  # mlserver ships no type hints
-    """Remembers whether it stopped on a signal: MLServer also stops itself, silently, when
-    the model fails to load at start-up, and that must not look like a clean exit. Adds the
-    request guards MLServer lacks (inference.guards): REST body limit, raw gRPC checks."""
-
-    signalled = False
+    """Adds the request guards MLServer lacks (inference.guards): REST body limit, raw gRPC
+    checks, and says whether a model is loaded once the server has stopped."""
 
     def _create_servers(self) -> None:
         super()._create_servers()
@@ -107,9 +105,16 @@ class _Server(MLServer):  # type: ignore[misc]  # mlserver ships no type hints
             self._settings, self._data_plane, self._model_repository_handlers
         )
 
-    async def stop(self, sig: int | None = None) -> None:
-        self.signalled = self.signalled or sig is not None
-        await super().stop(sig)
+    async def has_model(self, name: str) -> bool:
+        """MLServer removes a model that failed to load from its registry, and stops
+        nothing else on a signal, so this tells a failed start from a clean stop. (A flag
+        set in `stop(sig)` cannot: MLServer's own failure stop passes uvicorn SIGINT, which
+        uvicorn re-raises on exit, so the signal handler runs too, racing any check.)"""
+        try:
+            await self._model_registry.get_model(name)
+        except ModelNotFound:
+            return False
+        return True
 
 
 def publish(server: MLServerSettings, model: ModelSettings) -> None:
@@ -127,7 +132,7 @@ async def _run(settings: Settings) -> None:
     publish(server_settings, model_settings)
     server = _Server(server_settings)
     await server.start([model_settings])
-    if not server.signalled:
+    if not await server.has_model(model_settings.name):
         raise CalhousingError(
             f"model {model_settings.name!r} failed to load from {settings.serve_model_uri} "
             f"(tracking server {settings.mlflow.tracking_uri}); the log above says why"
