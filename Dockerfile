@@ -38,6 +38,7 @@ COPY calhousing ./calhousing
 COPY training ./training
 COPY inference ./inference
 COPY monitoring ./monitoring
+COPY core ./core
 RUN --mount=type=secret,id=ca_bundle,required=false \
     --mount=type=cache,target=/root/.cache/uv \
     if [ -s /run/secrets/ca_bundle ]; then export SSL_CERT_FILE=/run/secrets/ca_bundle; fi; \

@@ -2,7 +2,7 @@ import sys
 import time
 
 from benchmarks.run import main
-from calhousing.errors import CalhousingError
+from core.errors import CalhousingError
 
 started = time.perf_counter()
 try:

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import joblib
 
-from calhousing.settings import Settings
+from core.settings import Settings
 
 READY_TIMEOUT_S = 180.0
 

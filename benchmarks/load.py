@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from calhousing.features import FEATURE_NAMES
+from core.features import FEATURE_NAMES
 from inference.client import v2_inputs
 
 WRK_SCRIPT = Path(__file__).with_name("wrk_summary.lua")

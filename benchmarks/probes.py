@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from calhousing.features import FEATURE_NAMES
+from core.features import FEATURE_NAMES
 from inference import booster
 
 Matrix = npt.NDArray[np.float64]
@@ -74,8 +74,8 @@ def drift_times(matrix: Matrix, profile_path: Path, sizes: list[int]) -> dict[in
         from monitoring import drift, quality
     except ImportError:
         return None
-    from calhousing.profile import load_profile, with_prediction
-    from calhousing.settings import DriftSettings
+    from core.profile import load_profile, with_prediction
+    from core.settings import DriftSettings
 
     rng, settings = np.random.default_rng(0), DriftSettings()
     predictions_ref = rng.gamma(4.0, 0.5, len(matrix))

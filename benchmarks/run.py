@@ -14,8 +14,8 @@ from pathlib import Path
 
 from benchmarks import contenders, load, probes, report
 from benchmarks.contenders import Server
-from calhousing.errors import CalhousingError
-from calhousing.settings import Settings, load_settings
+from core.errors import CalhousingError
+from core.settings import Settings, load_settings
 
 CONTENDERS = ("ours-rest", "ours-grpc", "stock-rest", "fastapi-rest")
 

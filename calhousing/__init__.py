@@ -1,5 +1,5 @@
-"""Shared kernel of calhousing-mlops: settings, the feature contract and the CLI front door.
+"""The front door of calhousing-mlops: the CLI, the local walkthrough and local services.
 
-`training`, `inference` and `monitoring` depend on this package and never on each other
-(checked by import-linter, see pyproject.toml).
+It composes `training`, `inference` and `monitoring`, which share only `core` and never import
+each other or this package (import-linter's layers contract, see pyproject.toml).
 """

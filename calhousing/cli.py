@@ -11,8 +11,8 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from calhousing.errors import CalhousingError
-from calhousing.settings import Settings, load_settings
+from core.errors import CalhousingError
+from core.settings import Settings, load_settings
 
 app = typer.Typer(
     help="California Housing MLOps: data, training, registry, serving, drift.",
@@ -117,7 +117,7 @@ def pipeline(
     ] = False,
 ) -> None:
     """All training stages in one process: what a Kubernetes training Job runs."""
-    from calhousing.telemetry import TRAINING_JOB, batch_job
+    from core.telemetry import TRAINING_JOB, batch_job
     from training.pipeline import run_all
     from training.register import served_version
     from training.report import push_decision
@@ -192,7 +192,7 @@ def drift(
 @user_errors
 def rollout(params: ParamsOption = Path("params.yaml")) -> None:
     """Move serving to the version the alias names, if the prediction log shows another."""
-    from calhousing.predstore import connect
+    from core.predstore import connect
     from monitoring.report import production_version
     from monitoring.rollout import reconcile
     from monitoring.store import last_served_version
@@ -212,7 +212,7 @@ def feedback(
     import csv
     import time
 
-    from calhousing.predstore import connect
+    from core.predstore import connect
     from monitoring.store import add_labels, realized_rmse
 
     engine = connect(_predlog_url(_settings(params)))

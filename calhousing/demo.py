@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from calhousing.errors import CalhousingError
-from calhousing.features import FEATURE_NAMES, TARGET
-from calhousing.settings import Settings
+from core.errors import CalhousingError
+from core.features import FEATURE_NAMES, TARGET
+from core.settings import Settings
 from inference.client import GrpcClient, InferenceClientError, Prediction, RestClient
 
 SAMPLE_ROWS = 3

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 
-from calhousing.errors import CalhousingError
-from calhousing.settings import Settings
+from core.errors import CalhousingError
+from core.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from typing import Any, Final
 
 import yaml
 
-from calhousing.errors import CalhousingError
-from calhousing.settings import Settings
+from core.errors import CalhousingError
+from core.settings import Settings
 
 PREDICTOR_JOB: Final = "calhousing-predictor"
 PUSHGATEWAY_JOB: Final = "calhousing-pushgateway"

@@ -5,7 +5,7 @@ import os
 import sys
 from pathlib import Path
 
-from calhousing.settings import MlflowSettings, Settings
+from core.settings import MlflowSettings, Settings
 
 
 def mlflow_server_argv(mlflow: MlflowSettings) -> list[str]:

@@ -16,8 +16,8 @@ import numpy.typing as npt
 from mlserver.grpc import dataplane_pb2 as pb
 from mlserver.grpc.dataplane_pb2_grpc import GRPCInferenceServiceStub
 
-from calhousing.errors import CalhousingError
-from calhousing.features import FEATURE_NAMES, TARGET
+from core.errors import CalhousingError
+from core.features import FEATURE_NAMES, TARGET
 
 Layout = Literal["columns", "tensor"]
 Rows = npt.NDArray[np.float64]

@@ -17,8 +17,8 @@ from typing import Any, Final, Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from calhousing.errors import CalhousingError
-from calhousing.features import FEATURE_NAMES, FEATURES
+from core.errors import CalhousingError
+from core.features import FEATURE_NAMES, FEATURES
 
 Layout = Literal["columns", "tensor"]
 Matrix = npt.NDArray[np.float64]

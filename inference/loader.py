@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from calhousing.errors import CalhousingError
-from calhousing.features import FEATURE_NAMES
-from calhousing.profile import ReferenceProfile
-from calhousing.tracking_health import check_reachable
+from core.errors import CalhousingError
+from core.features import FEATURE_NAMES
+from core.profile import ReferenceProfile
+from core.tracking_health import check_reachable
 from inference import booster
 
 if TYPE_CHECKING:

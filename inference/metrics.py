@@ -31,8 +31,8 @@ from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from calhousing.features import FEATURE_NAMES
-from calhousing.profile import ReferenceProfile
+from core.features import FEATURE_NAMES
+from core.profile import ReferenceProfile
 
 REQUEST_LOG: Final = logging.getLogger("calhousing.requests")
 Protocol = Literal["rest", "grpc"]

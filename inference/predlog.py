@@ -23,9 +23,9 @@ from prometheus_client import Counter
 from sqlalchemy import Engine, insert
 from sqlalchemy.exc import SQLAlchemyError
 
-from calhousing.features import FEATURE_NAMES
-from calhousing.predstore import PREDICTIONS, connect
-from calhousing.settings import PredlogSettings
+from core.features import FEATURE_NAMES
+from core.predstore import PREDICTIONS, connect
+from core.settings import PredlogSettings
 
 logger = logging.getLogger("calhousing.predlog")
 

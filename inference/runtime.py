@@ -42,7 +42,7 @@ from mlserver.types import (
 from mlserver.utils import generate_uuid
 from threadpoolctl import threadpool_limits
 
-from calhousing.features import FEATURE_NAMES, TARGET
+from core.features import FEATURE_NAMES, TARGET
 from inference import codec, loader, metrics, predlog, tracing
 
 OUTPUT: Final = TARGET.name

@@ -20,9 +20,9 @@ from mlserver.settings import Settings as MLServerSettings
 from mlserver.utils import install_uvloop_event_loop
 from starlette.exceptions import HTTPException
 
-from calhousing.errors import CalhousingError
-from calhousing.settings import Settings
-from calhousing.telemetry import json_logging
+from core.errors import CalhousingError
+from core.settings import Settings
+from core.telemetry import json_logging
 from inference import guards
 from inference.runtime import HousingRuntime
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from calhousing.predstore import connect
-from calhousing.settings import Settings
+from core.predstore import connect
+from core.settings import Settings
 from monitoring import quality, store
 from monitoring.drift import compare
 from monitoring.trigger import Launcher, RetrainRequest, should_retrain

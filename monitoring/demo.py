@@ -14,10 +14,10 @@ import httpx
 import numpy as np
 import pandas as pd
 
-from calhousing.errors import CalhousingError
-from calhousing.features import FEATURE_NAMES
-from calhousing.predstore import connect
-from calhousing.settings import Settings, load_settings
+from core.errors import CalhousingError
+from core.features import FEATURE_NAMES
+from core.predstore import connect
+from core.settings import Settings, load_settings
 from monitoring.report import production_version, run
 from monitoring.rollout import reconcile
 from monitoring.store import last_served_version

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import kstwo
 
-from calhousing.features import FEATURE_NAMES
-from calhousing.profile import ColumnProfile, FloatArray, ReferenceProfile, bin_proportions
+from core.features import FEATURE_NAMES
+from core.profile import ColumnProfile, FloatArray, ReferenceProfile, bin_proportions
 
 EPSILON = 1e-4
 """Floor of a bin share in PSI: an empty live bin must give a large, finite index."""

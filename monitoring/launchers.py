@@ -10,8 +10,8 @@ from copy import deepcopy
 from pathlib import Path
 from typing import Any, cast
 
-from calhousing.errors import CalhousingError
-from calhousing.settings import Settings
+from core.errors import CalhousingError
+from core.settings import Settings
 from monitoring.trigger import Launched, Launcher, RetrainRequest
 
 INSTANTIATE = "cronjob.kubernetes.io/instantiate"

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from calhousing.features import FEATURES
-from calhousing.profile import FloatArray, ReferenceProfile
-from calhousing.settings import DriftSettings
+from core.features import FEATURES
+from core.profile import FloatArray, ReferenceProfile
+from core.settings import DriftSettings
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ from typing import Any
 
 import httpx
 
-from calhousing.errors import CalhousingError
-from calhousing.profile import ReferenceProfile
-from calhousing.settings import Settings
-from calhousing.telemetry import DRIFT_JOB, RETRAIN_TRIGGER, Sample, batch_job, drift_samples, push
+from core.errors import CalhousingError
+from core.profile import ReferenceProfile
+from core.settings import Settings
+from core.telemetry import DRIFT_JOB, RETRAIN_TRIGGER, Sample, batch_job, drift_samples, push
 from monitoring.check import Outcome, Report, outcome, run_check
 from monitoring.launchers import launcher_for
 

@@ -13,8 +13,8 @@ from typing import Any, Protocol
 
 import httpx
 
-from calhousing.errors import CalhousingError
-from calhousing.settings import Settings
+from core.errors import CalhousingError
+from core.settings import Settings
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 VERSION_ANNOTATION = "calhousing.io/model-version"

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import Engine, delete, func, insert, select
 
-from calhousing.features import FEATURE_NAMES
-from calhousing.predstore import DRIFT_WINDOWS, LABELS, PREDICTIONS, RETRAINS
-from calhousing.profile import FloatArray
+from core.features import FEATURE_NAMES
+from core.predstore import DRIFT_WINDOWS, LABELS, PREDICTIONS, RETRAINS
+from core.profile import FloatArray
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from calhousing.settings import DriftSettings
+from core.settings import DriftSettings
 
 
 @dataclass(frozen=True)

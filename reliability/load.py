@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from calhousing.features import FEATURE_NAMES
+from core.features import FEATURE_NAMES
 from inference.client import GrpcClient, InferenceClientError, RestClient
 
 

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calhousing.features import FEATURE_NAMES, TARGET
-from calhousing.profile import FloatArray
+from core.features import FEATURE_NAMES, TARGET
+from core.profile import FloatArray
 from tests.services import MlflowServer, mlflow_server
 
 REPO = Path(__file__).resolve().parents[1]

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from calhousing.services import mlflow_server_argv
-from calhousing.settings import MlflowSettings
+from core.settings import MlflowSettings
 
 
 def free_port() -> int:

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-from calhousing.errors import DataContractError
-from calhousing.features import FEATURE_NAMES, FEATURES, TARGET, Feature
+from core.errors import DataContractError
+from core.features import FEATURE_NAMES, FEATURES, TARGET, Feature
 
 COLUMNS = (*FEATURE_NAMES, TARGET.name)
 FIRST_ROWS = 5

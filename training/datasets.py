@@ -10,8 +10,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from calhousing.features import FEATURE_NAMES, TARGET
-from calhousing.profile import FloatArray
+from core.features import FEATURE_NAMES, TARGET
+from core.profile import FloatArray
 from training.records import Record
 
 SplitName = Literal["train", "validation", "holdout"]

@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from calhousing.features import FEATURE_NAMES
-from calhousing.profile import FloatArray
-from calhousing.settings import Settings
+from core.features import FEATURE_NAMES
+from core.profile import FloatArray
+from core.settings import Settings
 from training.datasets import Split, load_split
 from training.metrics import score
 from training.policy import select_best

@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pandas as pd
 
-from calhousing.errors import CalhousingError, DataContractError
-from calhousing.features import TARGET
-from calhousing.settings import Settings
+from core.errors import CalhousingError, DataContractError
+from core.features import TARGET
+from core.settings import Settings
 from training.contract import validate
 from training.datasets import Provenance, md5_of, provenance_path
 

@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
 
-from calhousing.profile import FloatArray
+from core.profile import FloatArray
 from training.records import Scores
 
 

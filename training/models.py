@@ -9,7 +9,7 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from calhousing.settings import Family, TrainSettings
+from core.settings import Family, TrainSettings
 
 # What skops must be told to trust when loading each family back. Everything else in these
 # models is on skops' default trust list; anything new makes log_model fail loudly, which is

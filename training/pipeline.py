@@ -3,7 +3,7 @@ functions as the DVC stages, so the two paths cannot drift apart."""
 
 from collections.abc import Callable, Iterator
 
-from calhousing.settings import Settings
+from core.settings import Settings
 from training.evaluate import evaluate
 from training.ingest import ingest
 from training.prepare import prepare

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from calhousing.errors import CalhousingError
-from calhousing.profile import FloatArray
-from calhousing.settings import Family, RegistrySettings
+from core.errors import CalhousingError
+from core.profile import FloatArray
+from core.settings import Family, RegistrySettings
 from training.records import Evaluated
 
 

@@ -3,9 +3,9 @@
 import numpy as np
 import pandas as pd
 
-from calhousing.features import FEATURE_NAMES
-from calhousing.profile import build_profile, save_profile
-from calhousing.settings import Settings
+from core.features import FEATURE_NAMES
+from core.profile import build_profile, save_profile
+from core.settings import Settings
 from training.contract import validate
 from training.datasets import (
     MANIFEST_FILE,

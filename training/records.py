@@ -5,7 +5,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from calhousing.settings import Family
+from core.settings import Family
 
 CANDIDATES_FILE = "candidates.json"
 EVALUATION_FILE = "evaluation.json"

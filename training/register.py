@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from calhousing.errors import CalhousingError
-from calhousing.profile import FloatArray
-from calhousing.settings import RegistrySettings, Settings
+from core.errors import CalhousingError
+from core.profile import FloatArray
+from core.settings import RegistrySettings, Settings
 from training.datasets import Split, load_split
 from training.metrics import score
 from training.policy import Interval, Verdict, decide, gate, paired_bootstrap

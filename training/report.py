@@ -6,8 +6,8 @@ decision record; pushing is best effort and off without `monitoring.pushgateway_
 
 import time
 
-from calhousing.settings import Settings
-from calhousing.telemetry import DECISION, HOLDOUT_RMSE, TRAINING_JOB, Sample, push
+from core.settings import Settings
+from core.telemetry import DECISION, HOLDOUT_RMSE, TRAINING_JOB, Sample, push
 from training.records import DECISION_FILE, Decision, read_record
 
 

@@ -10,7 +10,7 @@ import hashlib
 import numpy as np
 import numpy.typing as npt
 
-from calhousing.profile import FloatArray
+from core.profile import FloatArray
 
 
 def row_positions(matrix: FloatArray, salt: str) -> FloatArray:

@@ -3,8 +3,8 @@
 import subprocess
 from typing import Any
 
-from calhousing.settings import MlflowSettings, Settings
-from calhousing.tracking_health import check_reachable
+from core.settings import MlflowSettings, Settings
+from core.tracking_health import check_reachable
 from training.datasets import Manifest
 
 

@@ -4,9 +4,9 @@ monitoring need (signature, input example, reference profile), list them for eva
 import warnings
 from typing import Any
 
-from calhousing.features import FEATURE_NAMES
-from calhousing.profile import ReferenceProfile, load_profile, with_prediction
-from calhousing.settings import Family, Settings
+from core.features import FEATURE_NAMES
+from core.profile import ReferenceProfile, load_profile, with_prediction
+from core.settings import Family, Settings
 from training.datasets import PROFILE_FILE, Manifest, Split, load_split, read_manifest
 from training.metrics import score
 from training.models import SKOPS_TRUSTED_TYPES, build, hyperparams, pip_requirements

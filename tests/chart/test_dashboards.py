@@ -12,7 +12,7 @@ import pytest
 import yaml
 from prometheus_client import REGISTRY
 
-from calhousing import telemetry
+from core import telemetry
 from inference import metrics  # noqa: F401  (registers the serving metrics)
 
 CHART_FILES = Path(__file__).resolve().parents[2] / "helm" / "calhousing" / "files"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from calhousing.settings import ServeSettings
+from core.settings import ServeSettings
 from tests.chart.manifests import (
     PROFILES,
     REPO,

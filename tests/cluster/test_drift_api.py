@@ -16,10 +16,10 @@ import pytest
 from kubernetes import client
 from sqlalchemy import insert
 
-from calhousing.features import FEATURE_NAMES
-from calhousing.predstore import PREDICTIONS, connect
-from calhousing.profile import FloatArray, ReferenceProfile, build_profile, with_prediction
-from calhousing.settings import Settings
+from core.features import FEATURE_NAMES
+from core.predstore import PREDICTIONS, connect
+from core.profile import FloatArray, ReferenceProfile, build_profile, with_prediction
+from core.settings import Settings
 from monitoring.check import Report, run_check
 from monitoring.launchers import KubernetesLauncher, job_name
 from monitoring.rollout import rollout_for

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from mlserver.types import Datatype, RequestInput
 
-from calhousing.features import FEATURE_NAMES, FEATURES
+from core.features import FEATURE_NAMES, FEATURES
 from inference.codec import InvalidRequestError, decode, layout
 
 ROW = [8.3252, 41.0, 6.984127, 1.02381, 322.0, 2.555556, 37.88, -122.23]

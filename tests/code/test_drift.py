@@ -4,9 +4,9 @@ shifts in chosen features flag exactly those; broken data fails the gate by name
 import numpy as np
 import pytest
 
-from calhousing.features import FEATURE_NAMES
-from calhousing.profile import FloatArray, ReferenceProfile, build_profile, with_prediction
-from calhousing.settings import DriftSettings
+from core.features import FEATURE_NAMES
+from core.profile import FloatArray, ReferenceProfile, build_profile, with_prediction
+from core.settings import DriftSettings
 from monitoring import quality
 from monitoring.drift import compare, ks_on_bins, psi
 

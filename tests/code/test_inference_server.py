@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from sklearn.dummy import DummyRegressor
 
-from calhousing.errors import CalhousingError
-from calhousing.features import FEATURE_NAMES
-from calhousing.settings import RegistrySettings, ServeSettings, Settings
+from core.errors import CalhousingError
+from core.features import FEATURE_NAMES
+from core.settings import RegistrySettings, ServeSettings, Settings
 from inference.loader import ModelRef, check_features, parse_uri
 from inference.runtime import HousingRuntime
 from inference.server import build

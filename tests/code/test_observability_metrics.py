@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from prometheus_client import REGISTRY
 
-from calhousing.features import FEATURE_NAMES
-from calhousing.profile import bin_counts, build_profile
-from calhousing.settings import MonitoringSettings
-from calhousing.telemetry import (
+from core.features import FEATURE_NAMES
+from core.profile import bin_counts, build_profile
+from core.settings import MonitoringSettings
+from core.telemetry import (
     DURATION,
     HOLDOUT_RMSE,
     LAST_FAILURE,

@@ -3,7 +3,7 @@ exclude the minimum improvement, and a single-row latency budget."""
 
 import numpy as np
 
-from calhousing.settings import RegistrySettings
+from core.settings import RegistrySettings
 from training.policy import Interval, Verdict, gate, paired_bootstrap
 
 REGISTRY = RegistrySettings(latency_budget_ms=10.0)

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from calhousing.profile import (
+from core.profile import (
     bin_counts,
     bin_proportions,
     build_profile,

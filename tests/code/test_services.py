@@ -1,5 +1,5 @@
 from calhousing.services import mlflow_server_argv
-from calhousing.settings import MlflowSettings
+from core.settings import MlflowSettings
 
 
 def test_mlflow_server_proxies_artifacts_to_the_configured_destination() -> None:

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from calhousing.settings import Settings, load_settings
+from core.settings import Settings, load_settings
 
 
 def test_environment_overrides_params_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

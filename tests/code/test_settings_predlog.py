@@ -1,6 +1,6 @@
 import pytest
 
-from calhousing.settings import Settings
+from core.settings import Settings
 
 
 def test_an_empty_prediction_log_url_switches_the_log_off(monkeypatch: pytest.MonkeyPatch) -> None:

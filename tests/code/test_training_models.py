@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import skops.io
 
-from calhousing.settings import Family, TrainSettings
+from core.settings import Family, TrainSettings
 from training.models import SKOPS_TRUSTED_TYPES, build, pip_requirements
 
 SMALL = TrainSettings.model_validate(

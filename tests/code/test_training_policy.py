@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from calhousing.errors import CalhousingError
-from calhousing.settings import Family
+from core.errors import CalhousingError
+from core.settings import Family
 from training.policy import decide, select_best
 from training.records import Evaluated, Scores
 

@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from calhousing.errors import CalhousingError
-from calhousing.settings import MlflowSettings
+from core.errors import CalhousingError
+from core.settings import MlflowSettings
 from tests.services import free_port
 from training.datasets import Manifest
 from training.tracking import connect, run_tags

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calhousing.errors import DataContractError
-from calhousing.features import FEATURE_NAMES, TARGET
+from core.errors import DataContractError
+from core.features import FEATURE_NAMES, TARGET
 from training.contract import COLUMNS, validate
 
 MIN_ROWS = 1_000

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from calhousing.errors import CalhousingError, DataContractError
-from calhousing.settings import DataSettings, Settings
+from core.errors import CalhousingError, DataContractError
+from core.settings import DataSettings, Settings
 from tests.services import free_port, running
 from training.datasets import provenance_path, read_provenance
 from training.ingest import ingest

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calhousing.settings import DataSettings, Settings
+from core.settings import DataSettings, Settings
 from training.prepare import split_frame
 
 

@@ -14,7 +14,7 @@ from typing import Any, Final
 import numpy as np
 from mlserver.grpc import dataplane_pb2 as pb
 
-from calhousing.features import FEATURE_NAMES
+from core.features import FEATURE_NAMES
 
 ROW: Final = [8.3252, 41.0, 6.984127, 1.02381, 322.0, 2.555556, 37.88, -122.23]
 MAX_ROWS: Final = 100

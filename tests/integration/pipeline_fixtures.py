@@ -17,7 +17,7 @@ from tests.services import MlflowServer
 
 REPO = Path(__file__).resolve().parents[2]
 PIPELINE_FILES = ("dvc.yaml", "params.yaml", ".dvcignore")
-CODE_DIRS = ("calhousing", "training")
+CODE_DIRS = ("core", "training")
 # Its own model name and experiment: other tests share the session's MLflow server.
 MODEL_NAME = "calhousing-pipeline-test"
 EXPERIMENT = "pipeline-test"

@@ -14,7 +14,7 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
-from calhousing.features import FEATURE_NAMES, TARGET
+from core.features import FEATURE_NAMES, TARGET
 from inference.client import GrpcClient, RestClient
 from tests.services import MlflowServer, free_port, running
 

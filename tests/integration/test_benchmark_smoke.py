@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calhousing.features import FEATURE_NAMES
-from calhousing.profile import build_profile, save_profile
+from core.features import FEATURE_NAMES
+from core.profile import build_profile, save_profile
 from tests.integration.serving_fixtures import RegisteredModel, registered_model
 from tests.services import MlflowServer, child_env
 

@@ -14,7 +14,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from calhousing.features import FEATURES
+from core.features import FEATURES
 from inference.client import RestClient
 from tests.integration.serving_fixtures import Served, registered_model, served
 

@@ -18,10 +18,10 @@ import pytest
 import yaml
 from mlserver.grpc.dataplane_pb2_grpc import GRPCInferenceServiceStub
 
-from calhousing.features import FEATURE_NAMES
-from calhousing.profile import ReferenceProfile, bin_proportions
-from calhousing.settings import MonitoringSettings
-from calhousing.telemetry import (
+from core.features import FEATURE_NAMES
+from core.profile import ReferenceProfile, bin_proportions
+from core.settings import MonitoringSettings
+from core.telemetry import (
     DECISION,
     DRIFT_JOB,
     DURATION,

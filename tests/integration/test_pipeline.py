@@ -7,10 +7,10 @@ from unittest.mock import ANY
 
 import pytest
 
-from calhousing.errors import CalhousingError
-from calhousing.features import FEATURE_NAMES
-from calhousing.profile import ReferenceProfile
-from calhousing.settings import RegistrySettings
+from core.errors import CalhousingError
+from core.features import FEATURE_NAMES
+from core.profile import ReferenceProfile
+from core.settings import RegistrySettings
 from tests.integration.pipeline_fixtures import EXPERIMENT, MODEL_NAME, PipelineRepo, pipeline_repo
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from calhousing.predstore import PREDICTIONS, connect
+from core.predstore import PREDICTIONS, connect
 from inference.client import RestClient
 from tests.integration.serving_fixtures import (
     SERVE_ARGV,

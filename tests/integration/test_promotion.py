@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from calhousing.errors import CalhousingError
-from calhousing.settings import Family, Settings
+from core.errors import CalhousingError
+from core.settings import Family, Settings
 from tests.services import MlflowServer, mlflow_server
 from training.evaluate import evaluate
 from training.ingest import ingest

@@ -13,8 +13,8 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sqlalchemy import select
 from threadpoolctl import threadpool_limits
 
-from calhousing.features import FEATURE_NAMES, TARGET
-from calhousing.predstore import PREDICTIONS, connect
+from core.features import FEATURE_NAMES, TARGET
+from core.predstore import PREDICTIONS, connect
 from inference.client import InferenceClientError, RestClient
 from monitoring.rollout import ReloadRollout
 from tests.integration.serving_fixtures import SERVE_ARGV, TRUSTED_TYPES, serve_env

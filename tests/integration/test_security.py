@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from calhousing.services import mlflow_server_argv
-from calhousing.settings import MlflowSettings
+from core.settings import MlflowSettings
 from tests.services import free_port, running
 
 pytestmark = pytest.mark.integration

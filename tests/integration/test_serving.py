@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from mlserver.grpc import dataplane_pb2 as pb
 
-from calhousing.features import FEATURE_NAMES
+from core.features import FEATURE_NAMES
 from inference.client import GrpcClient, InferenceClientError, Layout, RestClient, v2_inputs
 from tests.integration.serving_fixtures import (
     MAX_ROWS,

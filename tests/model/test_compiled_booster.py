@@ -14,8 +14,8 @@ import pytest
 from sklearn.linear_model import LinearRegression
 from threadpoolctl import threadpool_limits
 
-from calhousing.features import FEATURE_NAMES
-from calhousing.settings import load_settings
+from core.features import FEATURE_NAMES
+from core.settings import load_settings
 from inference import booster
 from training.datasets import Split, to_split
 from training.models import build

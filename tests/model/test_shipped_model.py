@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 
-from calhousing.features import FEATURE_NAMES
-from calhousing.settings import Settings, load_settings
+from core.features import FEATURE_NAMES
+from core.settings import Settings, load_settings
 from training.datasets import Split, to_split
 from training.metrics import score
 from training.models import build

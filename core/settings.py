@@ -22,7 +22,7 @@ class Section(BaseModel):
 class DataSettings(Section):
     source: str = "sklearn"
     """Where ingest reads: `sklearn` (scikit-learn's fetcher, needs internet), an http(s) URL
-    or a local CSV path with the columns of `calhousing.features`."""
+    or a local CSV path with the columns of `core.features`."""
     raw_path: Path = Path("data/raw/california_housing.csv")
     prepared_dir: Path = Path("data/prepared")
     holdout_fraction: float = Field(0.2, gt=0, lt=0.5)

@@ -3,7 +3,7 @@ training and serving ask once, with a short timeout, before they use it."""
 
 import httpx
 
-from calhousing.errors import CalhousingError
+from core.errors import CalhousingError
 
 HEALTH_TIMEOUT_S = 5.0
 

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
-from calhousing.features import FEATURE_NAMES
+from core.features import FEATURE_NAMES
 
 METADATA: Final = MetaData()
 

@@ -21,7 +21,7 @@ from urllib.error import URLError
 
 from prometheus_client import CollectorRegistry, Gauge, pushadd_to_gateway
 
-from calhousing.settings import MonitoringSettings
+from core.settings import MonitoringSettings
 
 logger = logging.getLogger(__name__)
 
