@@ -43,7 +43,7 @@ stop: ## Stop what `make demo` started
 	$(CLI) local stop
 
 drift-demo: setup ## After `make demo`: drifted traffic, drift check, retrain, decision, version serving (DATA=path-or-url)
-	$(if $(DATA),CALHOUSING_DATA__SOURCE='$(DATA)') CALHOUSING_DRIFT__CONSECUTIVE=1 CALHOUSING_DRIFT__COOLDOWN_S=0 $(RUN) python -m monitoring.demo || [ $$? -eq 3 ]
+	$(if $(DATA),CALHOUSING_DATA__SOURCE='$(DATA)') CALHOUSING_DRIFT__CONSECUTIVE=1 CALHOUSING_DRIFT__COOLDOWN_S=0 $(RUN) python -m monitoring.drift_demo || [ $$? -eq 3 ]
 
 pipeline: setup ## Reproduce the DVC pipeline (needs MLflow running: `make demo` starts it)
 	$(RUN) dvc repro
@@ -71,7 +71,7 @@ test-cluster: setup local-cluster ## Only the tests on the local cluster (instal
 
 reliability: setup ## Long runs: bad-input corpus, fuzzing, 50,000-request load, faults, auth; prints the figures
 	RELIABILITY_REQUESTS=50000 RELIABILITY_FUZZ_EXAMPLES=200 $(RUN) pytest -v -s --timeout 3600 \
-	  $(addprefix tests/integration/test_,bad_input_corpus.py fuzz.py load.py faults.py security.py) \
+	  $(addprefix tests/integration/test_,bad_input_corpus.py fuzz.py load.py faults.py mlflow_auth.py) \
 	  $(PYTEST_ARGS) | grep -E 'corpus:|fuzz:|load:|PASSED|FAILED|ERROR|passed|failed'
 
 fmt: setup ## Format and autofix

@@ -12,7 +12,7 @@ import tempfile
 from itertools import product
 from pathlib import Path
 
-from benchmarks import contenders, load, probes, report
+from benchmarks import contenders, load_cell, probes, publish
 from benchmarks.contenders import Server
 from core.errors import CalhousingError
 from core.settings import Settings, load_settings
@@ -54,29 +54,29 @@ SERVER_CPUS, CLIENT_CPUS = _cpu_split()
 Grid = tuple[list[int], list[int]]
 
 
-def _argv(server: Server, cell: load.Cell, seconds: float, bodies: Path) -> list[str]:
+def _argv(server: Server, cell: load_cell.Cell, seconds: float, bodies: Path) -> list[str]:
     if cell.protocol == "grpc":
         assert server.grpc_target is not None
         rows = bodies / "rows.npy"
-        return load.grpc_argv(server.grpc_target, server.model, cell, seconds, rows)
+        return load_cell.grpc_argv(server.grpc_target, server.model, cell, seconds, rows)
     kind = "records" if server.name == "fastapi" else "v2"
-    return load.wrk_argv(server.infer_url, bodies / f"{kind}-{cell.rows}.json", cell, seconds)
+    return load_cell.wrk_argv(server.infer_url, bodies / f"{kind}-{cell.rows}.json", cell, seconds)
 
 
-def _cell(name: str, clients: int, rows: int) -> load.Cell:
+def _cell(name: str, clients: int, rows: int) -> load_cell.Cell:
     contender, protocol = name.split("-")
-    return load.Cell(contender, protocol, clients, rows)
+    return load_cell.Cell(contender, protocol, clients, rows)
 
 
-def _measure(server: Server, cell: load.Cell, seconds: float, work: Path) -> load.Result:
+def _measure(server: Server, cell: load_cell.Cell, seconds: float, work: Path) -> load_cell.Result:
     assert server.proc is not None
     argv = _argv(server, cell, seconds, work / "bodies")
-    return load.run_cell(cell, server.proc.pid, argv, CLIENT_CPUS, seconds + 120)
+    return load_cell.run_cell(cell, server.proc.pid, argv, CLIENT_CPUS, seconds + 120)
 
 
 def drive(
     servers: dict[str, Server], chosen: list[str], grid: Grid, seconds: float, work: Path
-) -> list[load.Result]:
+) -> list[load_cell.Result]:
     """Every (clients, rows) cell for every contender, rotating the order from cell to cell."""
     for name in chosen:  # warm-up: connections, first-request code paths, caches
         cell = _cell(name, 4, 1)
@@ -98,13 +98,13 @@ Ceilings = tuple[dict[int, float], dict[int, float]]
 
 def serve_and_drive(
     settings: Settings, version: str, args: argparse.Namespace, work: Path
-) -> tuple[list[load.Result], Ceilings, dict[str, float]]:
+) -> tuple[list[load_cell.Result], Ceilings, dict[str, float]]:
     """Materialise the model, measure its ceilings, start the contenders and load them."""
     chosen = [c for c in args.only.split(",") if c]
     grid: Grid = ([16], [1]) if args.quick else ([1, 16, 64], [1, 100, 1000])
     files = contenders.materialise(settings, version, work / "model")
     matrix = probes.holdout_rows(settings.data.prepared_dir)
-    load.write_bodies(matrix, sorted({*grid[1], 1000}), work / "bodies")
+    load_cell.write_bodies(matrix, sorted({*grid[1], 1000}), work / "bodies")
     ceilings = probes.ceilings(files.joblib_path, matrix, [1, 100, 1000], SERVER_CPUS)
     wanted = {name.split("-")[0] for name in chosen}
     every = [contenders.ours(files, settings, work), contenders.stock(files, work)]
@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
             [10_000] if args.quick else [10_000, 100_000, 1_000_000],
         )
     pipeline = probes.pipeline_seconds(Path.cwd()) if args.pipeline else None
-    run = report.Run(
+    run = publish.Run(
         machine=machine,
         settings={
             "model_version": version,
@@ -162,4 +162,4 @@ def main(argv: list[str] | None = None) -> None:
         pipeline_s=pipeline,
         load_after=os.getloadavg()[0],
     )
-    print(f"Wrote {report.write(run, args.out)} (+ latest.json, latest.png)")
+    print(f"Wrote {publish.write(run, args.out)} (+ latest.json, latest.png)")

@@ -100,8 +100,8 @@ def evaluate(params: ParamsOption = Path("params.yaml")) -> None:
 @user_errors
 def register(params: ParamsOption = Path("params.yaml")) -> None:
     """Register the best candidate; promote it only if it beats the champion."""
+    from training.decision_push import push_decision
     from training.register import register as run
-    from training.report import push_decision
 
     settings = _settings(params)
     typer.echo(run(settings))
@@ -118,9 +118,9 @@ def pipeline(
 ) -> None:
     """All training stages in one process: what a Kubernetes training Job runs."""
     from core.telemetry import TRAINING_JOB, batch_job
+    from training.decision_push import push_decision
     from training.pipeline import run_all
     from training.register import served_version
-    from training.report import push_decision
 
     settings = _settings(params)
     # The chart's first-model Job runs on every install and upgrade: train only the first time.
@@ -164,7 +164,7 @@ def mlflow_server(params: ParamsOption = Path("params.yaml")) -> None:
 @user_errors
 def demo(params: ParamsOption = Path("params.yaml")) -> None:
     """Send sample V2 requests over REST and gRPC to the running server and summarise."""
-    from calhousing.demo import run
+    from calhousing.walkthrough import run
 
     typer.echo(run(_settings(params)))
 
@@ -181,7 +181,7 @@ def drift(
 
     Exit codes: 0 no drift, 3 drift, 4 data-quality gate failed, 1 error (see monitoring.check).
     """
-    from monitoring.report import run
+    from monitoring.drift_job import run
 
     text, outcome = run(_settings(params), at)
     typer.echo(text)
@@ -193,7 +193,7 @@ def drift(
 def rollout(params: ParamsOption = Path("params.yaml")) -> None:
     """Move serving to the version the alias names, if the prediction log shows another."""
     from core.predstore import connect
-    from monitoring.report import production_version
+    from monitoring.drift_job import production_version
     from monitoring.rollout import reconcile
     from monitoring.store import last_served_version
 

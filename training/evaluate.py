@@ -10,7 +10,6 @@ from core.features import FEATURE_NAMES
 from core.profile import FloatArray
 from core.settings import Settings
 from training.datasets import Split, load_split
-from training.metrics import score
 from training.policy import select_best
 from training.records import (
     CANDIDATES_FILE,
@@ -22,6 +21,7 @@ from training.records import (
     read_record,
     write_record,
 )
+from training.scores import score
 from training.tracking import connect
 
 SANITY_ROWS = 500

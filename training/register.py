@@ -13,7 +13,6 @@ from core.errors import CalhousingError
 from core.profile import FloatArray
 from core.settings import RegistrySettings, Settings
 from training.datasets import Split, load_split
-from training.metrics import score
 from training.policy import Interval, Verdict, decide, gate, paired_bootstrap
 from training.records import (
     DECISION_FILE,
@@ -23,6 +22,7 @@ from training.records import (
     read_record,
     write_record,
 )
+from training.scores import score
 from training.tracking import connect
 
 

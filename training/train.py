@@ -8,9 +8,9 @@ from core.features import FEATURE_NAMES
 from core.profile import ReferenceProfile, load_profile, with_prediction
 from core.settings import Family, Settings
 from training.datasets import PROFILE_FILE, Manifest, Split, load_split, read_manifest
-from training.metrics import score
 from training.models import SKOPS_TRUSTED_TYPES, build, hyperparams, pip_requirements
 from training.records import CANDIDATES_FILE, Candidate, Candidates, write_record
+from training.scores import score
 from training.tracking import connect, run_params, run_tags
 
 MODEL_ARTIFACT = "model"

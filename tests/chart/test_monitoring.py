@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from tests.chart.manifests import Manifest, PodTemplate, is_custom, one, pod_templates, render
+from tests.chart.test_pod_security import restricted_violations
 from tests.chart.test_render import CRDS, crd_validators
-from tests.chart.test_security import restricted_violations
 
 FILES = Path(__file__).resolve().parents[2] / "helm" / "calhousing" / "files"
 ALL_ON = {

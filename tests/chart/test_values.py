@@ -140,7 +140,7 @@ def test_basic_auth_reaches_the_server_and_every_client() -> None:
     assert env["MLFLOW_AUTH_ADMIN_PASSWORD"] == {
         "secretKeyRef": {"name": "mlflow-admin", "key": "password"}
     }
-    # basic-auth refuses to start without it (tests/integration/test_security.py sets it too)
+    # basic-auth refuses to start without it (tests/integration/test_mlflow_auth.py sets it too)
     assert env["MLFLOW_FLASK_SERVER_SECRET_KEY"] == {
         "secretKeyRef": {"name": "mlflow-admin", "key": "flask-secret-key"}
     }

@@ -25,8 +25,8 @@ from core.telemetry import (
 from inference import metrics, tracing
 from inference.codec import InvalidRequestError, decode
 from tests.services import free_port
+from training.decision_push import decision_sample, rmse_samples
 from training.records import Decision
-from training.report import decision_sample, rmse_samples
 
 ROW = [8.3, 41.0, 7.0, 1.0, 322.0, 2.5, 37.9, -122.2]
 

@@ -1,4 +1,4 @@
-"""A bounded load run against the real server from a separate process (reliability.load):
+"""A bounded load run against the real server from a separate process (reliability.load_run):
 no errors, and the prediction log holds exactly one row per answered request.
 
 `make reliability` runs 50,000 requests (RELIABILITY_REQUESTS); the suite runs 2,000."""
@@ -43,7 +43,7 @@ def test_a_load_run_has_no_errors_and_logs_every_answered_row(
     http = f"http://127.0.0.1:{env['CALHOUSING_SERVE__HTTP_PORT']}"
     grpc = f"127.0.0.1:{env['CALHOUSING_SERVE__GRPC_PORT']}"
     ready = f"{http}/v2/models/{registered_model.name}/ready"
-    load = [sys.executable, "-m", "reliability.load", "--rest", http, "--grpc", grpc]
+    load = [sys.executable, "-m", "reliability.load_run", "--rest", http, "--grpc", grpc]
     load += ["--model", registered_model.name, "--csv", str(california_csv)]
     load += ["--requests", str(REQUESTS)]
     with running(SERVE_ARGV, ready, tmp_path / "serve.log", timeout_s=180, env=env):

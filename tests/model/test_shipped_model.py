@@ -13,9 +13,9 @@ from threadpoolctl import threadpool_limits
 from core.features import FEATURE_NAMES
 from core.settings import Settings, load_settings
 from training.datasets import Split, to_split
-from training.metrics import score
 from training.models import build
 from training.prepare import split_frame
+from training.scores import score
 
 REPO = Path(__file__).resolve().parents[2]
 MEDINC = FEATURE_NAMES.index("MedInc")

@@ -8,7 +8,7 @@ import kubernetes_validate
 import pytest
 
 from tests.chart.manifests import CHART, one, pod_templates, render
-from tests.chart.test_security import restricted_violations
+from tests.chart.test_pod_security import restricted_violations
 
 
 def _drift(mode: str) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ wrk and hey speak HTTP/1.1 only, so gRPC gets this small generator: each caller 
 V2 ModelInferRequest back to back for the duration and records every latency. Prints one JSON
 object with the same fields as the wrk script's summary.
 
-Run: `python -m benchmarks.grpcload TARGET MODEL ROWS CONCURRENCY SECONDS DATA.npy`.
+Run: `python -m benchmarks.grpc_load TARGET MODEL ROWS CONCURRENCY SECONDS DATA.npy`.
 """
 
 import asyncio

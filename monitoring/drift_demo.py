@@ -18,7 +18,7 @@ from core.errors import CalhousingError
 from core.features import FEATURE_NAMES
 from core.predstore import connect
 from core.settings import Settings, load_settings
-from monitoring.report import production_version, run
+from monitoring.drift_job import production_version, run
 from monitoring.rollout import reconcile
 from monitoring.store import last_served_version
 

@@ -2,7 +2,7 @@
 sampled while it runs.
 
 REST goes through wrk (C, one thread, keep-alive connections: the client costs little of the
-2 cores), gRPC through benchmarks.grpcload (Python, grpc.aio). The request bodies are written
+2 cores), gRPC through benchmarks.grpc_load (Python, grpc.aio). The request bodies are written
 once per batch size: the V2 column layout (the stock runtime's only one, with its pandas
 content type) for both MLServer contenders, per-row records for the FastAPI baseline.
 """
@@ -161,6 +161,6 @@ def wrk_argv(url: str, body: Path, cell: Cell, seconds: float) -> list[str]:
 
 def grpc_argv(target: str, model: str, cell: Cell, seconds: float, rows: Path) -> list[str]:
     return [
-        sys.executable, "-m", "benchmarks.grpcload", target, model, str(cell.rows),
+        sys.executable, "-m", "benchmarks.grpc_load", target, model, str(cell.rows),
         str(cell.clients), f"{seconds:g}", str(rows),
     ]  # fmt: skip

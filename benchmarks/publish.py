@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.load import Result
+from benchmarks.load_cell import Result
 from inference import booster
 
 

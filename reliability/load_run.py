@@ -1,7 +1,7 @@
 """A bounded load run from its own process: N single-row requests over V2 REST and gRPC from a
 few threads, real rows, and one JSON line of figures (answered, errors, rate, latency).
 
-    python -m reliability.load --rest http://127.0.0.1:8080 --grpc 127.0.0.1:8081 \
+    python -m reliability.load_run --rest http://127.0.0.1:8080 --grpc 127.0.0.1:8081 \
         --model calhousing --csv ../shared/data/california_housing.csv --requests 50000
 """
 
