@@ -9,7 +9,6 @@ Each starts as its own process, pinned to the server CPUs, and is timed from spa
 """
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from pathlib import Path
 import httpx
 import joblib
 
-from core.settings import Settings
+from core.settings import Settings, child_environment
 
 READY_TIMEOUT_S = 180.0
 
@@ -151,7 +150,7 @@ def _start(server: Server, cpus: str | None, log: Path) -> None:
     start = time.perf_counter()
     with log.open("wb") as out:
         server.proc = subprocess.Popen(
-            argv, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **server.env}
+            argv, stdout=out, stderr=subprocess.STDOUT, env=child_environment(server.env)
         )
     deadline = start + READY_TIMEOUT_S
     while time.perf_counter() < deadline:

@@ -5,6 +5,8 @@ holds where things run (ports, URIs), and overrides any key: `CALHOUSING_<SECTIO
 e.g. `CALHOUSING_MLFLOW__TRACKING_URI=http://mlflow:5000`. Nothing else reads os.environ.
 """
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -277,3 +279,9 @@ def load_settings(params_path: Path | None = Path("params.yaml")) -> Settings:
         if not isinstance(values, dict):
             raise ValueError(f"{params_path}: expected a mapping at the top level")
     return Settings(**values)
+
+
+def child_environment(extra: Mapping[str, str]) -> dict[str, str]:
+    """The environment for a child process of ours: this one's, with `extra` on top (settings
+    the child reads through its own Settings). Here because this module alone reads it."""
+    return {**os.environ, **extra}

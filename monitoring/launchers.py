@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from core.errors import CalhousingError
-from core.settings import Settings
+from core.settings import Settings, child_environment
 from monitoring.trigger import Launched, Launcher, RetrainRequest
 
 INSTANTIATE = "cronjob.kubernetes.io/instantiate"
@@ -43,7 +43,9 @@ class ProcessLauncher:
         log = self.run_dir / "logs" / f"{name}.log"
         for folder in (log.parent, self._pid_file().parent):
             folder.mkdir(parents=True, exist_ok=True)
-        env = {**(self.env if self.env is not None else dict(os.environ)), **request.env}
+        env = (
+            {**self.env, **request.env} if self.env is not None else child_environment(request.env)
+        )
         with log.open("ab") as out:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "calhousing", "pipeline"],
