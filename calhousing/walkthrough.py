@@ -10,8 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core import registry
 from core.errors import CalhousingError
 from core.features import FEATURE_NAMES, TARGET
+from core.registry import VersionTag
 from core.settings import Settings
 from inference.client import GrpcClient, InferenceClientError, Prediction, RestClient
 
@@ -58,11 +60,8 @@ def refusals(rest: RestClient, grpc: GrpcClient, rows: np.ndarray) -> dict[str, 
 
 
 def version_tags(settings: Settings, version: str) -> dict[str, str]:
-    from mlflow import MlflowClient
-
-    client = MlflowClient(settings.mlflow.tracking_uri)
-    tags: dict[str, str] = client.get_model_version(settings.registry.model_name, version).tags
-    return tags
+    client = registry.connect(settings.mlflow.tracking_uri)
+    return registry.version_tags(client, settings.registry.model_name, version)
 
 
 def observe(settings: Settings) -> Observed:
@@ -92,9 +91,9 @@ def report(settings: Settings, seen: Observed) -> str:
     lines = [
         f"Model {name!r} version {version} answered all {len(seen.answers)} paths "
         f"(@{settings.registry.alias} resolves to it).",
-        f"  promotion: {tags.get('decision', '?')}: {tags.get('decision.reason', '?')}",
-        f"  holdout RMSE: {tags.get('holdout_rmse.challenger', '?')} ($100k)"
-        f"  data version: {tags.get('data.version', '?')}",
+        f"  promotion: {tags.get(VersionTag.DECISION, '?')}: {tags.get(VersionTag.REASON, '?')}",
+        f"  holdout RMSE: {tags.get(VersionTag.CHALLENGER_RMSE, '?')} ($100k)"
+        f"  data version: {tags.get(VersionTag.DATA_VERSION, '?')}",
         "",
         f"Predictions for {len(table)} holdout block groups, median house value in $100k:",
         table.to_string(index=False),

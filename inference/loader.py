@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from core import registry
 from core.errors import CalhousingError
 from core.features import FEATURE_NAMES
 from core.profile import ReferenceProfile
-from core.tracking_health import check_reachable
 from inference import booster
 
 if TYPE_CHECKING:
@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _MODELS_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$")
-PROFILE_ARTIFACT = "reference_profile.json"
-"""The training run's reference profile (training.datasets.PROFILE_FILE, logged at run root)."""
 
 
 class ModelUnavailableError(CalhousingError):
@@ -126,7 +124,7 @@ def load_when_available(
 def check_tracking_server(tracking_uri: str) -> None:
     """Fails fast when MLflow does not answer, where its client would retry for minutes."""
     try:
-        check_reachable(tracking_uri)
+        registry.check_reachable(tracking_uri)
     except CalhousingError as err:
         raise ModelUnavailableError(str(err)) from err
 
@@ -140,9 +138,8 @@ def load(uri: str, tracking_uri: str, scratch: Path, compiled: bool = False) -> 
     """
     import mlflow.artifacts
     import mlflow.sklearn
-    from mlflow import MlflowClient
 
-    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    client = registry.connect(tracking_uri)
     ref = resolve(client, uri)
     # Download by the version's storage URI, not `models:/...`: MLflow 3.17 resolves a
     # models:/ URI against the process-wide registry URI whatever is passed here (falling
@@ -166,21 +163,12 @@ def load(uri: str, tracking_uri: str, scratch: Path, compiled: bool = False) -> 
 
 
 def _profile(ref: ModelRef, tracking_uri: str, folder: Path) -> ReferenceProfile | None:
-    import mlflow.artifacts
-    from mlflow.exceptions import MlflowException
-
     if not ref.run_id:
         return None
     try:
-        local = mlflow.artifacts.download_artifacts(
-            run_id=ref.run_id,
-            artifact_path=PROFILE_ARTIFACT,
-            dst_path=str(folder / "profile"),
-            tracking_uri=tracking_uri,
-        )
-    except (MlflowException, OSError):
+        return registry.reference_profile(tracking_uri, ref.run_id, folder / "profile")
+    except CalhousingError:
         return None
-    return ReferenceProfile.model_validate_json(Path(local).read_text())
 
 
 def check_features(ref: ModelRef, estimator: Regressor) -> None:

@@ -43,6 +43,7 @@ from mlserver.utils import generate_uuid
 from threadpoolctl import threadpool_limits
 
 from core.features import FEATURE_NAMES, TARGET
+from core.registry import RunTag
 from inference import codec, loader, metrics, predlog, tracing
 
 OUTPUT: Final = TARGET.name
@@ -151,6 +152,6 @@ def _provenance(model: loader.LoadedModel) -> metrics.Provenance:
     return metrics.Provenance(
         uri=model.ref.uri,
         run_id=model.ref.run_id,
-        git_sha=tags.get("git.sha", ""),
-        data_version=tags.get("data.version", ""),
+        git_sha=tags.get(RunTag.GIT_SHA, ""),
+        data_version=tags.get(RunTag.DATA_VERSION, ""),
     )

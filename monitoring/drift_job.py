@@ -2,12 +2,12 @@
 report written three ways (a JSON file, an MLflow run with the file and the scores, pushed
 metrics). `run` is what `calhousing drift` calls."""
 
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from core import registry
 from core.errors import CalhousingError
 from core.profile import ReferenceProfile
 from core.settings import Settings
@@ -15,38 +15,27 @@ from core.telemetry import DRIFT_JOB, RETRAIN_TRIGGER, Sample, batch_job, drift_
 from monitoring.check import Outcome, Report, outcome, run_check
 from monitoring.launchers import launcher_for
 
-PROFILE_ARTIFACT = "reference_profile.json"
-
 
 def _client(settings: Settings) -> Any:
-    uri = settings.mlflow.tracking_uri
-    if uri.startswith("http"):
-        try:
-            httpx.get(f"{uri.rstrip('/')}/health", timeout=5).raise_for_status()
-        except httpx.HTTPError as err:
-            raise CalhousingError(f"MLflow at {uri} unreachable: {err}") from err
-    from mlflow import MlflowClient
+    return registry.connect(settings.mlflow.tracking_uri)
 
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+def production_version(settings: Settings) -> str:
+    """The version the alias names; an error before the first promotion."""
+    names = settings.registry
+    version = registry.alias_version(_client(settings), names.model_name, names.alias)
+    if version is None:
+        raise CalhousingError(f"{names.model_uri} names no version yet: nothing to check")
+    return version
 
 
 def production_profile(settings: Settings) -> tuple[str, ReferenceProfile]:
     """The version the alias names and the reference profile logged with it."""
-    import mlflow.artifacts
-    from mlflow.exceptions import MlflowException
-
-    registry = settings.registry
-    client = _client(settings)
-    try:
-        version = client.get_model_version_by_alias(registry.model_name, registry.alias)
-        local = mlflow.artifacts.download_artifacts(
-            run_id=version.run_id,
-            artifact_path=PROFILE_ARTIFACT,
-            tracking_uri=settings.mlflow.tracking_uri,
-        )
-    except MlflowException as err:
-        raise CalhousingError(f"no reference profile for {registry.model_uri}: {err}") from err
-    return str(version.version), ReferenceProfile.model_validate_json(Path(local).read_text())
+    version = production_version(settings)
+    found = _client(settings).get_model_version(settings.registry.model_name, version)
+    with tempfile.TemporaryDirectory() as folder:
+        uri = settings.mlflow.tracking_uri
+        return version, registry.reference_profile(uri, str(found.run_id), Path(folder))
 
 
 def log_report(settings: Settings, report: Report) -> Path:
@@ -103,9 +92,3 @@ def run(settings: Settings, now: float | None = None) -> tuple[str, Outcome]:
         path = log_report(settings, report)
         push_report(settings, report)
     return summary(report, path), outcome(report)
-
-
-def production_version(settings: Settings) -> str:
-    registry = settings.registry
-    found = _client(settings).get_model_version_by_alias(registry.model_name, registry.alias)
-    return str(found.version)

@@ -11,6 +11,7 @@ import numpy as np
 
 from core.errors import CalhousingError
 from core.profile import FloatArray
+from core.registry import VersionTag, alias_version
 from core.settings import RegistrySettings, Settings
 from training.datasets import Split, load_split
 from training.policy import Interval, Verdict, decide, gate, paired_bootstrap
@@ -27,22 +28,12 @@ from training.tracking import connect
 
 
 def champion_version(client: Any, registry: RegistrySettings) -> str | None:
-    aliases: dict[str, str] = client.get_registered_model(registry.model_name).aliases
-    version = aliases.get(registry.alias)
-    return None if version is None else str(version)
+    return alias_version(client, registry.model_name, registry.alias)
 
 
 def served_version(settings: Settings) -> str | None:
     """The version the alias names now; None before the first promotion."""
-    from mlflow.exceptions import MlflowException
-
-    client = connect(settings.mlflow)
-    try:
-        return champion_version(client, settings.registry)
-    except MlflowException as err:
-        if err.error_code == "RESOURCE_DOES_NOT_EXIST":
-            return None
-        raise
+    return champion_version(connect(settings.mlflow), settings.registry)
 
 
 LATENCY_CALLS = 200
@@ -162,12 +153,12 @@ def _number(value: float | None) -> str:
 
 def record_decision(client: Any, decision: Decision) -> None:
     tags = {
-        "decision": decision.decision,
-        "decision.reason": decision.reason,
-        "holdout_rmse.challenger": _number(decision.challenger_holdout_rmse),
-        "holdout_rmse.champion": _number(decision.champion_holdout_rmse),
-        "champion.version": decision.champion_version or "none",
-        "data.version": decision.data_version,
+        VersionTag.DECISION: decision.decision,
+        VersionTag.REASON: decision.reason,
+        VersionTag.CHALLENGER_RMSE: _number(decision.challenger_holdout_rmse),
+        VersionTag.CHAMPION_RMSE: _number(decision.champion_holdout_rmse),
+        VersionTag.CHAMPION_VERSION: decision.champion_version or "none",
+        VersionTag.DATA_VERSION: decision.data_version,
     }
     for key, value in tags.items():
         client.set_model_version_tag(decision.model_name, decision.version, key, value)

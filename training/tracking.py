@@ -3,18 +3,20 @@
 import subprocess
 from typing import Any
 
+from core import registry
+from core.registry import RunTag
 from core.settings import MlflowSettings, Settings
-from core.tracking_health import check_reachable
 from training.datasets import Manifest
 
 
 def connect(settings: MlflowSettings) -> Any:
     """An MlflowClient on the tracking server, which also serves the registry."""
-    check_reachable(settings.tracking_uri)
+    client = registry.connect(settings.tracking_uri)
     import mlflow
 
+    # The fluent API (start_run, log_*) that training logs its runs with goes here too.
     mlflow.set_tracking_uri(settings.tracking_uri)
-    return mlflow.MlflowClient(settings.tracking_uri)
+    return client
 
 
 def git_sha() -> str | None:
@@ -29,14 +31,14 @@ def git_sha() -> str | None:
 
 def run_tags(family: str, manifest: Manifest) -> dict[str, str]:
     """What makes a run traceable to the exact data (DVC's md5) and code that produced it."""
-    tags = {
-        "family": family,
-        "data.version": manifest.data_version,
-        "data.source": manifest.source,
-        "data.rows": str(sum(manifest.rows.values())),
+    tags: dict[str, str] = {
+        RunTag.FAMILY: family,
+        RunTag.DATA_VERSION: manifest.data_version,
+        RunTag.DATA_SOURCE: manifest.source,
+        RunTag.DATA_ROWS: str(sum(manifest.rows.values())),
     }
     sha = git_sha()
-    return tags | ({"git.sha": sha} if sha else {})
+    return tags | ({RunTag.GIT_SHA: sha} if sha else {})
 
 
 def run_params(settings: Settings, family: str, hyperparams: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from typing import Any
 
 from core.features import FEATURE_NAMES
 from core.profile import ReferenceProfile, load_profile, with_prediction
+from core.registry import PROFILE_ARTIFACT
 from core.settings import Family, Settings
 from training.datasets import PROFILE_FILE, Manifest, Split, load_split, read_manifest
 from training.models import SKOPS_TRUSTED_TYPES, build, hyperparams, pip_requirements
@@ -58,7 +59,7 @@ def fit_and_log(
             pip_requirements=pip_requirements(),
             skops_trusted_types=SKOPS_TRUSTED_TYPES[family],
         )
-        mlflow.log_dict(profile.model_dump(), PROFILE_FILE)
+        mlflow.log_dict(profile.model_dump(), PROFILE_ARTIFACT)
     return Candidate(
         family=family, run_id=run.info.run_id, model_uri=info.model_uri, validation=scores
     )
