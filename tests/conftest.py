@@ -1,3 +1,4 @@
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -7,10 +8,31 @@ import pytest
 
 from core.features import FEATURE_NAMES, TARGET
 from core.profile import FloatArray
+from core.settings import Settings
 from tests.services import MlflowServer, mlflow_server
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+TIMEOUT_S = {"code": 120, "data": 120, "model": 300, "chart": 300, "image": 900}
+"""Per folder, for tests that set none (integration tests get the ini's 600 s, cluster tests
+their own): a hung unit test fails in minutes, not after the slowest folder's budget."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Settings from the developer's shell (`CALHOUSING_SERVE__HTTP_PORT=...`) would reach
+    every process a test starts: the tests run on params.yaml and their own settings only."""
+    shell = tuple(f"CALHOUSING_{name.upper()}" for name in Settings.model_fields)
+    for key in [key for key in os.environ if key.startswith(shell)]:
+        del os.environ[key]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("timeout", None) is not None:  # `--timeout` given: it rules
+        return
+    for item in items:
+        folder = item.path.relative_to(REPO / "tests").parts[0]
+        if folder in TIMEOUT_S and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(TIMEOUT_S[folder]))
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,5 @@
 """Decoding and validation of V2 inputs, without a server: every layout, every refusal."""
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,55 +16,54 @@ ROW = [8.3252, 41.0, 6.984127, 1.02381, 322.0, 2.555556, 37.88, -122.23]
 ROWS = np.array([ROW, [2.0, 20.0, 5.0, 1.0, 1000.0, 3.0, 34.05, -118.25]])
 
 
-@dataclass
-class T:
-    """A V2 tensor as gRPC delivers it: plain strings and lists."""
-
-    name: str
-    shape: list[int]
-    datatype: Any
-    data: Any
+Inputs = list[RequestInput]
 
 
-def columns(rows: np.ndarray[Any, Any] = ROWS, datatype: str = "FP64", **override: Any) -> list[T]:
+def inp(name: str, shape: list[int], datatype: Any, data: Any) -> RequestInput:
+    """A V2 input as MLServer's gRPC path builds it: its own RequestInput, unvalidated
+    (`construct`, as mlserver.grpc.converters does), holding plain strings and lists."""
+    return RequestInput.model_construct(name=name, shape=shape, datatype=datatype, data=data)
+
+
+def columns(rows: np.ndarray[Any, Any] = ROWS, datatype: str = "FP64", **override: Any) -> Inputs:
     tensors = [
-        T(n, [len(rows)], datatype, rows[:, i].tolist()) for i, n in enumerate(FEATURE_NAMES)
+        inp(n, [len(rows)], datatype, rows[:, i].tolist()) for i, n in enumerate(FEATURE_NAMES)
     ]
     return [override.get(t.name, t) for t in tensors]
 
 
-def tensor(data: Any = None, shape: list[int] | None = None, datatype: str = "FP64") -> list[T]:
+def tensor(data: Any = None, shape: list[int] | None = None, datatype: str = "FP64") -> Inputs:
     data = ROWS.ravel().tolist() if data is None else data
-    return [T("anything", shape or [2, 8], datatype, data)]
+    return [inp("anything", shape or [2, 8], datatype, data)]
 
 
-def with_value(col: int, value: Any, row: int = 1) -> list[T]:
+def with_value(col: int, value: Any, row: int = 1) -> Inputs:
     data = ROWS.tolist()
     data[row][col] = value
     return tensor(data)
 
 
-ACCEPTED: list[tuple[str, list[T], np.ndarray[Any, Any]]] = [
+ACCEPTED: list[tuple[str, Inputs, np.ndarray[Any, Any]]] = [
     ("columns", columns(), ROWS),
-    ("columns-n-by-1", [T(t.name, [2, 1], t.datatype, t.data) for t in columns()], ROWS),
+    ("columns-n-by-1", [inp(t.name, [2, 1], t.datatype, t.data) for t in columns()], ROWS),
     ("columns-any-order", columns()[::-1], ROWS),
     ("tensor-flat", tensor(), ROWS),
     ("tensor-nested", tensor(ROWS.tolist()), ROWS),
     ("tensor-one-row", tensor(ROW, [1, 8]), np.array([ROW])),
     ("fp32-rounds-like-grpc", tensor(datatype="FP32"), ROWS.astype(np.float32).astype(np.float64)),
-    ("int-columns", columns(HouseAge=T("HouseAge", [2], "INT64", [41, 20])), ROWS),
-    ("uint-columns", columns(Population=T("Population", [2], "UINT32", [322, 1000])), ROWS),
+    ("int-columns", columns(HouseAge=inp("HouseAge", [2], "INT64", [41, 20])), ROWS),
+    ("uint-columns", columns(Population=inp("Population", [2], "UINT32", [322, 1000])), ROWS),
     ("fp16", tensor([[1.5, 2.0, 3.0, 1.0, 100.0, 2.0, 34.0, -118.0]], [1, 8], "FP16"),
      np.array([[1.5, 2.0, 3.0, 1.0, 100.0, 2.0, 34.0, -118.0]])),
     ("bounds-are-allowed", tensor([[f.minimum for f in FEATURES], [f.maximum for f in FEATURES]]),
      np.array([[f.minimum for f in FEATURES], [f.maximum for f in FEATURES]])),
 ]  # fmt: skip
 
-REFUSED: list[tuple[str, list[T], str]] = [
+REFUSED: list[tuple[str, Inputs, str]] = [
     ("no-inputs", [], "the request has no inputs"),
     ("missing-feature", columns()[1:], "missing features ['MedInc']"),
-    ("unknown-feature", [*columns(), T("Color", [2], "FP64", [1, 2])], "unknown inputs ['Color']"),
-    ("two-tensors", [*tensor(), T("more", [2, 8], "FP64", [0.0] * 16)], "unknown inputs"),
+    ("unknown-feature", [*columns(), inp("Color", [2], "FP64", [1, 2])], "inputs ['Color']"),
+    ("two-tensors", [*tensor(), inp("more", [2, 8], "FP64", [0.0] * 16)], "unknown inputs"),
     ("mixed-layouts", [*columns()[:4], *tensor()], "mixed layouts: input 'anything'"),
     ("duplicate", [*columns(), columns()[0]], "inputs ['MedInc'] appear more than once"),
     ("bool", tensor([True] * 16, datatype="BOOL"), "datatype BOOL is not accepted"),
@@ -79,14 +77,14 @@ REFUSED: list[tuple[str, list[T], str]] = [
     ("huge-int", tensor([2**70] * 8, [1, 8], "INT64"), "integers too large for 64 bits"),
     ("ragged", tensor([ROW, ROW[:7]]), "data is not a rectangular array"),
     ("too-few-values", tensor(ROW, [2, 8]), "shape [2, 8] needs 16 values, data has 8"),
-    ("too-many-values", columns(MedInc=T("MedInc", [1], "FP64", [1.0, 2.0])), "needs 1 values"),
+    ("too-many-values", columns(MedInc=inp("MedInc", [1], "FP64", [1.0, 2.0])), "needs 1 values"),
     ("negative-dimension", tensor([], [-1, 8]), "negative dimension"),
-    ("column-2d", columns(MedInc=T("MedInc", [1, 2], "FP64", [1.0, 2.0])), "[N] or [N, 1]"),
+    ("column-2d", columns(MedInc=inp("MedInc", [1, 2], "FP64", [1.0, 2.0])), "[N] or [N, 1]"),
     ("tensor-7-wide", tensor(ROWS[:, :7].ravel().tolist(), [2, 7]), "takes [N, 8]"),
     ("tensor-1d", tensor(ROW, [8]), "shape [8]; the model takes [N, 8]"),
-    ("row-counts", columns(MedInc=T("MedInc", [1], "FP64", [1.0])), "inconsistent row counts"),
-    ("floats-as-int", columns(HouseAge=T("HouseAge", [2], "INT32", [4.5, 2.0])), "needs integers"),
-    ("negative-uint", columns(Longitude=T("Longitude", [2], "UINT8", [-1, -2])), "non-negative"),
+    ("row-counts", columns(MedInc=inp("MedInc", [1], "FP64", [1.0])), "inconsistent row counts"),
+    ("floats-as-int", columns(HouseAge=inp("HouseAge", [2], "INT32", [4.5, 2.0])), "integers"),
+    ("negative-uint", columns(Longitude=inp("Longitude", [2], "UINT8", [-1, -2])), "non-negative"),
     ("nan", with_value(0, float("nan")), "MedInc), row 1: value nan is not a finite number"),
     ("inf", with_value(4, float("inf")), "(Population), row 1: value inf is not a finite"),
     ("minus-inf", with_value(7, float("-inf")), "(Longitude), row 1: value -inf is not a finite"),
@@ -102,7 +100,7 @@ REFUSED: list[tuple[str, list[T], str]] = [
 @pytest.mark.parametrize(
     ("inputs", "expected"), [c[1:] for c in ACCEPTED], ids=[c[0] for c in ACCEPTED]
 )
-def test_accepted_inputs_decode_to_the_feature_matrix(inputs: list[T], expected: Any) -> None:
+def test_accepted_inputs_decode_to_the_feature_matrix(inputs: Inputs, expected: Any) -> None:
     matrix = decode(inputs, max_rows=10)
 
     assert matrix.dtype == np.float64
@@ -112,7 +110,7 @@ def test_accepted_inputs_decode_to_the_feature_matrix(inputs: list[T], expected:
 @pytest.mark.parametrize(
     ("inputs", "message"), [c[1:] for c in REFUSED], ids=[c[0] for c in REFUSED]
 )
-def test_refused_inputs_name_the_problem(inputs: list[T], message: str) -> None:
+def test_refused_inputs_name_the_problem(inputs: Inputs, message: str) -> None:
     with pytest.raises(InvalidRequestError) as refused:
         decode(inputs, max_rows=10)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from mlserver.types import RequestInput
 from prometheus_client import REGISTRY
 
 from core.features import FEATURE_NAMES
@@ -31,14 +32,17 @@ from training.records import Decision
 ROW = [8.3, 41.0, 7.0, 1.0, 322.0, 2.5, 37.9, -122.2]
 
 
-class Tensor:
-    def __init__(self, name: str, data: list[Any], shape: list[int], datatype: str = "FP64"):
-        self.name, self.data, self.shape, self.datatype = name, data, shape, datatype
+Inputs = list[RequestInput]
 
 
-def _columns(**override: list[Any]) -> list[Tensor]:
+def inp(name: str, data: list[Any], shape: list[int], datatype: str = "FP64") -> RequestInput:
+    """MLServer's own RequestInput, unvalidated, as its gRPC path builds it."""
+    return RequestInput.model_construct(name=name, shape=shape, datatype=datatype, data=data)
+
+
+def _columns(**override: list[Any]) -> Inputs:
     return [
-        Tensor(n, override.get(n, [v]), [len(override.get(n, [v]))])
+        inp(n, override.get(n, [v]), [len(override.get(n, [v]))])
         for n, v in zip(FEATURE_NAMES, ROW, strict=True)
     ]
 
@@ -48,20 +52,20 @@ def _columns(**override: list[Any]) -> list[Tensor]:
     [
         ([], "no_inputs", ""),
         (_columns()[:-1], "missing_feature", "Longitude"),
-        ([*_columns(), Tensor("extra", [1.0], [1])], "unknown_input", ""),
-        ([Tensor("x", ["a"] * 8, [1, 8], "BYTES")], "dtype", ""),
+        ([*_columns(), inp("extra", [1.0], [1])], "unknown_input", ""),
+        ([inp("x", ["a"] * 8, [1, 8], "BYTES")], "dtype", ""),
         (_columns(MedInc=["a"]), "dtype", "MedInc"),
-        ([Tensor("x", ROW[:7], [1, 7])], "shape", ""),
-        ([Tensor("x", ROW, [2, 8])], "shape", ""),
+        ([inp("x", ROW[:7], [1, 7])], "shape", ""),
+        ([inp("x", ROW, [2, 8])], "shape", ""),
         (_columns(MedInc=[1.0, 2.0]), "row_count", ""),
         (_columns(Latitude=[0.0]), "out_of_range", "Latitude"),
-        ([Tensor("x", [*ROW[:4], float("inf"), *ROW[5:]], [1, 8])], "not_finite", "Population"),
-        ([Tensor("x", [], [0, 8])], "empty_batch", ""),
-        ([Tensor("x", ROW * 3, [3, 8])], "batch_too_large", ""),
+        ([inp("x", [*ROW[:4], float("inf"), *ROW[5:]], [1, 8])], "not_finite", "Population"),
+        ([inp("x", [], [0, 8])], "empty_batch", ""),
+        ([inp("x", ROW * 3, [3, 8])], "batch_too_large", ""),
     ],
 )
 def test_every_refusal_carries_a_machine_reason_and_a_contract_feature(
-    inputs: list[Tensor], reason: str, feature: str
+    inputs: Inputs, reason: str, feature: str
 ) -> None:
     with pytest.raises(InvalidRequestError) as refused:
         decode(inputs, max_rows=2)

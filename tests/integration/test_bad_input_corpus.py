@@ -7,21 +7,9 @@ import pytest
 
 from inference.client import GrpcClient, InferenceClientError, RestClient
 from tests.integration.bad_requests import GRPC_CASES, REST_CASES, GrpcCase, RestCase
-from tests.integration.serving_fixtures import (
-    Served,
-    grpc_client,
-    registered_model,
-    rest,
-    served,
-)
+from tests.integration.serving_fixtures import Served
 
 pytestmark = pytest.mark.integration
-__all__ = [
-    "grpc_client",
-    "registered_model",
-    "rest",
-    "served",
-]  # fixtures, imported for pytest to find
 
 
 def send(served: Served, case: RestCase) -> httpx.Response:

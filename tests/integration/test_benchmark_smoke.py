@@ -13,10 +13,9 @@ import pytest
 
 from core.features import FEATURE_NAMES
 from core.profile import build_profile, save_profile
-from tests.integration.serving_fixtures import RegisteredModel, registered_model
+from tests.integration.serving_fixtures import RegisteredModel
 from tests.services import MlflowServer, child_env
 
-__all__ = ["registered_model"]  # a fixture, imported for pytest to find
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 

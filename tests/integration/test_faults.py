@@ -25,17 +25,10 @@ import pytest
 from mlflow import MlflowClient
 
 from inference.client import GrpcClient, InferenceClientError, RestClient
-from tests.integration.serving_fixtures import (
-    SERVE_ARGV,
-    TRUSTED_TYPES,
-    RegisteredModel,
-    registered_model,
-    serve_env,
-)
+from tests.integration.serving_fixtures import SERVE_ARGV, TRUSTED_TYPES, RegisteredModel, serve_env
 from tests.services import MlflowServer, child_env, mlflow_server, wait_until_ready
 
 pytestmark = pytest.mark.integration
-__all__ = ["registered_model"]  # fixture, imported for pytest to find
 
 MODEL = "calhousing-faults"
 

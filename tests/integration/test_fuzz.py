@@ -16,10 +16,9 @@ from hypothesis import strategies as st
 
 from core.features import FEATURES
 from inference.client import RestClient
-from tests.integration.serving_fixtures import Served, registered_model, served
+from tests.integration.serving_fixtures import Served
 
 pytestmark = pytest.mark.integration
-__all__ = ["registered_model", "served"]  # fixtures, imported for pytest to find
 
 EXAMPLES = int(os.environ.get("RELIABILITY_FUZZ_EXAMPLES", "25"))
 """Per operation: enough to reach every refusal path in well under a minute on 2 cores

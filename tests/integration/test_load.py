@@ -14,16 +14,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.integration.serving_fixtures import (
-    SERVE_ARGV,
-    RegisteredModel,
-    registered_model,
-    serve_env,
-)
+from tests.integration.serving_fixtures import SERVE_ARGV, RegisteredModel, serve_env
 from tests.services import MlflowServer, running
 
 pytestmark = pytest.mark.integration
-__all__ = ["registered_model"]  # fixture, imported for pytest to find
 
 REQUESTS = int(os.environ.get("RELIABILITY_REQUESTS", "2000"))
 

@@ -43,19 +43,10 @@ from inference.client import (
     grpc_request,
     v2_inputs,
 )
-from tests.integration.observability_fixtures import (
-    Prometheus,
-    Server,
-    Trained,
-    prometheus,
-    pushgateway,
-    server,
-    trained,
-)
+from tests.integration.observability_fixtures import Prometheus, Server, Trained
 from tests.services import MlflowServer
 
 pytestmark = pytest.mark.integration
-__all__ = ["prometheus", "pushgateway", "server", "trained"]  # fixtures, for pytest to find
 
 Rows = npt.NDArray[np.float64]
 CHART_FILES = Path(__file__).resolve().parents[2] / "helm/calhousing/files"

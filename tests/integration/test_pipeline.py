@@ -11,10 +11,9 @@ from core.errors import CalhousingError
 from core.features import FEATURE_NAMES
 from core.profile import ReferenceProfile
 from core.settings import RegistrySettings
-from tests.integration.pipeline_fixtures import EXPERIMENT, MODEL_NAME, PipelineRepo, pipeline_repo
+from tests.integration.pipeline_fixtures import EXPERIMENT, MODEL_NAME, PipelineRepo
 
 pytestmark = pytest.mark.integration
-__all__ = ["pipeline_repo"]  # a fixture, imported for pytest to find
 STAGES = ("ingest", "prepare", "train", "evaluate", "register")
 RAW = "data/raw/california_housing.csv"
 

@@ -10,16 +10,10 @@ from sqlalchemy import func, select
 
 from core.predstore import PREDICTIONS, connect
 from inference.client import RestClient
-from tests.integration.serving_fixtures import (
-    SERVE_ARGV,
-    RegisteredModel,
-    registered_model,
-    serve_env,
-)
+from tests.integration.serving_fixtures import SERVE_ARGV, RegisteredModel, serve_env
 from tests.services import MlflowServer, running
 
 pytestmark = pytest.mark.integration
-__all__ = ["registered_model"]
 
 REQUESTS = 200
 THREADS = 4

@@ -17,25 +17,10 @@ from mlserver.grpc import dataplane_pb2 as pb
 
 from core.features import FEATURE_NAMES
 from inference.client import GrpcClient, InferenceClientError, Layout, RestClient, v2_inputs
-from tests.integration.serving_fixtures import (
-    MAX_ROWS,
-    SERVE_ARGV,
-    Served,
-    grpc_client,
-    registered_model,
-    rest,
-    serve_env,
-    served,
-)
+from tests.integration.serving_fixtures import MAX_ROWS, SERVE_ARGV, Served, serve_env
 from tests.services import MlflowServer
 
 pytestmark = pytest.mark.integration
-__all__ = [
-    "grpc_client",
-    "registered_model",
-    "rest",
-    "served",
-]  # fixtures, imported for pytest to find
 
 ROW = [8.3252, 41.0, 6.984127, 1.02381, 322.0, 2.555556, 37.88, -122.23]
 Tensors = list[dict[str, Any]]
