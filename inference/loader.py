@@ -106,14 +106,14 @@ def resolve(client: "MlflowClient", uri: str) -> ModelRef:
 
 
 def load_when_available(
-    wait: Wait, uri: str, tracking_uri: str, scratch: Path, compiled: bool = False
+    wait: Wait, uri: str, tracking_uri: str, scratch: Path, *, compiled: bool
 ) -> LoadedModel:
     """`load`, retried while the model is not available yet, for at most `wait.seconds`."""
     deadline = time.monotonic() + wait.seconds
     while True:
         try:
             check_tracking_server(tracking_uri)
-            return load(uri, tracking_uri, scratch, compiled)
+            return load(uri, tracking_uri, scratch, compiled=compiled)
         except ModelUnavailableError as err:
             if time.monotonic() + wait.interval_s > deadline:
                 raise
@@ -129,7 +129,7 @@ def check_tracking_server(tracking_uri: str) -> None:
         raise ModelUnavailableError(str(err)) from err
 
 
-def load(uri: str, tracking_uri: str, scratch: Path, compiled: bool = False) -> LoadedModel:
+def load(uri: str, tracking_uri: str, scratch: Path, *, compiled: bool) -> LoadedModel:
     """Resolve `uri` on the tracking server at `tracking_uri`, then load that exact version
     (`compiled`: predicting through inference.booster where it matches the estimator).
 

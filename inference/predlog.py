@@ -149,10 +149,8 @@ class PredictionLog:
         )
 
 
-def open_log(config: dict[str, Any] | None, model: str) -> PredictionLog | None:
-    """The log described by the model settings' `predlog` extra (PredlogSettings as a dict);
-    None when it has no URL (logging off)."""
-    settings = PredlogSettings(**(config or {}))
+def open_log(settings: PredlogSettings, model: str) -> PredictionLog | None:
+    """The log `settings` describe; None when it has no URL (logging off)."""
     if settings.url is None:
         return None
     return PredictionLog(settings, settings.url, model)

@@ -24,7 +24,6 @@ under the concrete version; the V2 `id` is the request id, echoed in the respons
 import asyncio
 import time
 import warnings
-from pathlib import Path
 from typing import Final
 
 from mlserver import MLModel
@@ -45,6 +44,7 @@ from threadpoolctl import threadpool_limits
 from core.features import FEATURE_NAMES, TARGET
 from core.registry import RunTag
 from inference import codec, loader, metrics, predlog, tracing
+from inference.runtime_config import RuntimeConfig
 
 OUTPUT: Final = TARGET.name
 INPUTS: Final = [
@@ -58,36 +58,32 @@ class HousingRuntime(MLModel):  # type: ignore[misc]  # mlserver ships no type h
 
     async def load(self) -> bool:
         params = self.settings.parameters
-        extra = (params.extra if params else None) or {}
+        config = RuntimeConfig.from_extra(params.extra if params else None)
         uri = params.uri if params and params.uri else ""
-        self._max_rows = int(extra.get("max_batch_rows", 10_000))
-        scratch = Path(extra.get("scratch_dir", ".run/mlserver/models"))
+        self._max_rows = config.max_batch_rows
         metrics.loading(self.name)
         # In a thread: the REST and gRPC ports already answer (not ready) while this runs.
         try:
             model = await asyncio.to_thread(
                 loader.load_when_available,
-                loader.Wait(
-                    float(extra.get("model_wait_s", 0)),
-                    float(extra.get("model_wait_interval_s", 5)),
-                ),
+                loader.Wait(config.model_wait_s, config.model_wait_interval_s),
                 uri,
-                str(extra["tracking_uri"]),
-                scratch,
-                bool(extra.get("compiled_trees", True)),
+                config.tracking_uri,
+                config.scratch_dir,
+                compiled=config.compiled_trees,
             )
         except Exception:
             metrics.load_failed(self.name)
             raise
         self._estimator, self._version = model.estimator, model.ref.version
-        self._predlog = predlog.open_log(extra.get("predlog"), self.name)
+        self._predlog = predlog.open_log(config.predlog, self.name)
         self._metrics = metrics.ModelMetrics(
             self.name, self._version, _provenance(model), model.profile
         )
         # OpenMP defaults to one thread per host core; when they contend for a pod's CPU
         # share (or with other processes) one single-row predict measured 150 ms, 0.25 ms
         # with one thread. Set once, on the event-loop thread that runs predict().
-        threadpool_limits(limits=int(extra.get("predict_threads", 1)))
+        threadpool_limits(limits=config.predict_threads)
         # A model fitted on a DataFrame warns on every numpy request; the loader has
         # already checked its columns match FEATURE_NAMES, so the warning says nothing.
         warnings.filterwarnings("ignore", message="X does not have valid feature names")

@@ -25,6 +25,7 @@ from core.settings import Settings
 from core.telemetry import json_logging
 from inference import guards
 from inference.runtime import HousingRuntime
+from inference.runtime_config import RuntimeConfig
 
 JSON_LOGGERS = ("mlserver", "uvicorn", "calhousing", "inference")
 """MLServer, its HTTP servers, and ours (calhousing.requests: one line per request)."""
@@ -57,16 +58,7 @@ def build(settings: Settings) -> tuple[MLServerSettings, ModelSettings]:
         implementation=f"{HousingRuntime.__module__}.{HousingRuntime.__qualname__}",
         parameters=ModelParameters(
             uri=settings.serve_model_uri,
-            extra={
-                "tracking_uri": settings.mlflow.tracking_uri,
-                "max_batch_rows": serve.max_batch_rows,
-                "scratch_dir": str(serve.workdir / "models"),
-                "predict_threads": serve.predict_threads,
-                "compiled_trees": serve.compiled_trees,
-                "model_wait_s": serve.model_wait_s,
-                "model_wait_interval_s": serve.model_wait_interval_s,
-                "predlog": settings.predlog.model_dump(mode="json"),
-            },
+            extra=RuntimeConfig.from_settings(settings).to_extra(),
         ),
     )
     return server, model

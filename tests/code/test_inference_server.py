@@ -1,11 +1,13 @@
 """MLServer's settings, built from ours: the choices that keep errors 400 and the server stable."""
 
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 from sklearn.dummy import DummyRegressor
 
 from core.errors import CalhousingError
@@ -13,7 +15,8 @@ from core.features import FEATURE_NAMES
 from core.settings import RegistrySettings, ServeSettings, Settings
 from inference.loader import ModelRef, check_features, parse_uri
 from inference.runtime import HousingRuntime
-from inference.server import build
+from inference.runtime_config import RuntimeConfig
+from inference.server import build, publish
 
 
 def _settings(**serve: Any) -> Settings:
@@ -39,8 +42,30 @@ def test_model_is_served_by_our_runtime_under_the_registry_name() -> None:
     assert model.implementation is HousingRuntime
     assert model.parameters is not None
     assert model.parameters.uri == "models:/houses@champion"
-    assert model.parameters.extra["max_batch_rows"] == 50
-    assert model.parameters.extra["tracking_uri"] == "http://127.0.0.1:5000"
+    config = RuntimeConfig.from_extra(model.parameters.extra)
+    assert config.max_batch_rows == 50
+    assert config.tracking_uri == "http://127.0.0.1:5000"
+
+
+def test_the_runtime_config_survives_the_model_settings_file(tmp_path: Path) -> None:
+    settings = _settings(workdir=tmp_path, model_wait_s=30)
+    server, model = build(settings)
+
+    publish(server, model)
+    written = json.loads((tmp_path / "houses" / "model-settings.json").read_text())
+
+    config = RuntimeConfig.from_extra(written["parameters"]["extra"])
+    assert config == RuntimeConfig.from_settings(settings)
+    assert config.model_wait_s == 30
+    assert config.scratch_dir == tmp_path / "models"
+
+
+def test_a_runtime_config_missing_a_field_is_refused_by_name() -> None:
+    extra = RuntimeConfig.from_settings(_settings()).to_extra()
+    del extra["tracking_uri"]
+
+    with pytest.raises(ValidationError, match="tracking_uri"):
+        RuntimeConfig.from_extra(extra)
 
 
 def test_an_explicit_model_uri_wins_over_the_alias() -> None:
