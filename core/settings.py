@@ -8,13 +8,18 @@ e.g. `CALHOUSING_MLFLOW__TRACKING_URI=http://mlflow:5000`. Nothing else reads os
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 Family = Literal["linear", "random_forest", "hist_gradient_boosting"]
+
+
+RUN_DIR: Final = Path(".run")
+"""The root of everything a local run writes: the defaults below derive from it, and follow
+`local.run_dir` when that is set (Settings._under_run_dir)."""
 
 
 class Section(BaseModel):
@@ -100,8 +105,8 @@ class MlflowSettings(Section):
     # Server side, used by `calhousing mlflow-server` (local demo and the chart).
     host: str = "127.0.0.1"
     port: int = Field(5000, ge=1, le=65535)
-    backend_store_uri: str = "sqlite:///.run/mlflow/mlflow.db"
-    artifacts_destination: str = ".run/mlflow/artifacts"
+    backend_store_uri: str = f"sqlite:///{RUN_DIR}/mlflow/mlflow.db"
+    artifacts_destination: str = str(RUN_DIR / "mlflow" / "artifacts")
     allowed_hosts: tuple[str, ...] = ()
     """Host headers the server accepts beyond localhost (MLflow >= 3.5 answers 403 otherwise)."""
     workers: int = Field(1, ge=1)
@@ -130,7 +135,7 @@ class ServeSettings(Section):
     """Predict small batches of a HistGradientBoosting model by walking all its trees at once
     in numpy (inference.booster): ~20x faster for one row than scikit-learn's per-tree loop.
     Used only if it matches the estimator to 1e-9 when loaded; false: scikit-learn always."""
-    workdir: Path = Path(".run/mlserver")
+    workdir: Path = RUN_DIR / "mlserver"
     """MLServer's scratch space (metrics files); an emptyDir in the cluster."""
     model_wait_s: float = Field(0.0, ge=0)
     """How long start-up waits for the model to exist (MLflow answering, the alias set) before
@@ -159,7 +164,7 @@ class PredlogSettings(Section):
     """The prediction log: every served row, written off the request path by a background
     thread in batches. One SQLAlchemy URL: SQLite locally, PostgreSQL in the cluster."""
 
-    url: str | None = "sqlite:///.run/predictions.db"
+    url: str | None = f"sqlite:///{RUN_DIR}/predictions.db"
     """Where rows go, e.g. postgresql://user:pass@host:5432/predictions. None: not logged."""
     batch_rows: int = Field(500, ge=1)
     """Rows per INSERT: the writer flushes when it has this many, or every flush_interval_s."""
@@ -221,15 +226,16 @@ class DriftSettings(Section):
     restart of the predictor Deployment (plain mode), or an InferenceService update (KServe)."""
     rollout_target: str = "calhousing-predictor"
     """The Deployment or InferenceService to roll out (unused by `reload`)."""
-    report_dir: Path = Path(".run/drift")
+    report_dir: Path = RUN_DIR / "drift"
     """Where each check writes its JSON report (also logged to MLflow)."""
     experiment: str = "calhousing-drift"
     """MLflow experiment of the drift check runs."""
 
 
 class LocalSettings(Section):
-    run_dir: Path = Path(".run")
-    """Logs, pid files and the local MLflow store of `make demo`."""
+    run_dir: Path = RUN_DIR
+    """Logs, pid files and the local MLflow store of `make demo`; the defaults of the paths
+    below it (MLflow's store, MLServer's workdir, the prediction log, drift reports) follow."""
 
 
 class Settings(BaseSettings):
@@ -259,6 +265,27 @@ class Settings(BaseSettings):
         # params.yaml arrives as init arguments; the environment must win over it.
         return (env_settings, init_settings)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _under_run_dir(cls, data: Any) -> Any:
+        """Paths left unset follow `local.run_dir` when it moves from RUN_DIR."""
+        local = data.get("local") if isinstance(data, dict) else None
+        run_dir = _field(local, "run_dir")
+        if run_dir is None or Path(run_dir) == RUN_DIR:
+            return data
+        root = Path(run_dir)
+        derived = {
+            ("mlflow", "backend_store_uri"): f"sqlite:///{root}/mlflow/mlflow.db",
+            ("mlflow", "artifacts_destination"): str(root / "mlflow" / "artifacts"),
+            ("serve", "workdir"): root / "mlserver",
+            ("predlog", "url"): f"sqlite:///{root}/predictions.db",
+            ("drift", "report_dir"): root / "drift",
+        }
+        data = dict(data)
+        for (section, name), value in derived.items():
+            data[section] = _with_default(data.get(section), name, value)
+        return data
+
     @model_validator(mode="after")
     def _ports_differ(self) -> "Settings":
         ports = (self.serve.http_port, self.serve.grpc_port, self.serve.metrics_port)
@@ -269,6 +296,27 @@ class Settings(BaseSettings):
     @property
     def serve_model_uri(self) -> str:
         return self.serve.model_uri or self.registry.model_uri
+
+
+def _is_set(section: Any, name: str) -> bool:
+    """Whether a section, given as a dict (params.yaml, the environment) or a model, sets it."""
+    if isinstance(section, BaseModel):
+        return name in section.model_fields_set
+    return isinstance(section, dict) and name in section
+
+
+def _field(section: Any, name: str) -> Any:
+    if not _is_set(section, name):
+        return None
+    return getattr(section, name) if isinstance(section, BaseModel) else section[name]
+
+
+def _with_default(section: Any, name: str, value: Any) -> Any:
+    if _is_set(section, name):
+        return section
+    if isinstance(section, BaseModel):
+        return section.model_copy(update={name: value})
+    return {**(section or {}), name: value}
 
 
 def load_settings(params_path: Path | None = Path("params.yaml")) -> Settings:

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from core.settings import Settings, load_settings
+from core.settings import PredlogSettings, Settings, load_settings
 
 
 def test_environment_overrides_params_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -61,3 +61,27 @@ def test_list_settings_parse_json_from_environment(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("CALHOUSING_MLFLOW__ALLOWED_HOSTS", '["mlflow", "mlflow:5000"]')
 
     assert Settings().mlflow.allowed_hosts == ("mlflow", "mlflow:5000")
+
+
+def test_paths_left_unset_follow_the_run_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CALHOUSING_LOCAL__RUN_DIR", "/srv/run")
+
+    settings = Settings(drift={"report_dir": "/reports"})
+
+    assert settings.serve.workdir == Path("/srv/run/mlserver")
+    assert settings.mlflow.backend_store_uri == "sqlite:////srv/run/mlflow/mlflow.db"
+    assert settings.mlflow.artifacts_destination == "/srv/run/mlflow/artifacts"
+    assert settings.predlog.url == "sqlite:////srv/run/predictions.db"
+    assert settings.drift.report_dir == Path("/reports")
+
+
+def test_a_prediction_log_switched_off_stays_off_under_another_run_dir() -> None:
+    settings = Settings(local={"run_dir": "/srv/run"}, predlog=PredlogSettings(url=None))
+
+    assert settings.predlog.url is None
+    assert settings.serve.workdir == Path("/srv/run/mlserver")
+
+
+def test_the_default_run_dir_keeps_every_default() -> None:
+    assert Settings() == Settings(local={"run_dir": ".run"})
+    assert Settings().serve.workdir == Path(".run/mlserver")
