@@ -28,7 +28,15 @@ ParamsOption = Annotated[
 ]
 
 
-def _settings(params: Path) -> Settings:
+@app.callback()
+def main(ctx: typer.Context, params: ParamsOption = Path("params.yaml")) -> None:
+    """California Housing MLOps: data, training, registry, serving, drift."""
+    # Only the path here: each command reads it, after `--help` has been handled.
+    ctx.obj = params
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    params: Path = ctx.find_root().obj
     return load_settings(params)
 
 
@@ -55,13 +63,13 @@ def user_errors(func: F) -> F:
 @app.command()
 @user_errors
 def ingest(
-    params: ParamsOption = Path("params.yaml"),
+    ctx: typer.Context,
     source: Annotated[str | None, typer.Option(help="Override data.source.")] = None,
 ) -> None:
     """Read the raw data from its source, validate it, write data/raw/."""
     from training.ingest import ingest as run
 
-    settings = _settings(params)
+    settings = _settings(ctx)
     if source is not None:
         settings = settings.model_copy(
             update={"data": settings.data.model_copy(update={"source": source})}
@@ -71,39 +79,39 @@ def ingest(
 
 @app.command()
 @user_errors
-def prepare(params: ParamsOption = Path("params.yaml")) -> None:
+def prepare(ctx: typer.Context) -> None:
     """Split the raw data (frozen holdout) and compute the reference profile."""
     from training.prepare import prepare as run
 
-    typer.echo(run(_settings(params)))
+    typer.echo(run(_settings(ctx)))
 
 
 @app.command()
 @user_errors
-def train(params: ParamsOption = Path("params.yaml")) -> None:
+def train(ctx: typer.Context) -> None:
     """Fit every model family and log each as an MLflow run."""
     from training.train import train as run
 
-    typer.echo(run(_settings(params)))
+    typer.echo(run(_settings(ctx)))
 
 
 @app.command()
 @user_errors
-def evaluate(params: ParamsOption = Path("params.yaml")) -> None:
+def evaluate(ctx: typer.Context) -> None:
     """Score the candidates on validation and holdout; pick the best."""
     from training.evaluate import evaluate as run
 
-    typer.echo(run(_settings(params)))
+    typer.echo(run(_settings(ctx)))
 
 
 @app.command()
 @user_errors
-def register(params: ParamsOption = Path("params.yaml")) -> None:
+def register(ctx: typer.Context) -> None:
     """Register the best candidate; promote it only if it beats the champion."""
     from training.decision_push import push_decision
     from training.register import register as run
 
-    settings = _settings(params)
+    settings = _settings(ctx)
     typer.echo(run(settings))
     push_decision(settings)
 
@@ -111,7 +119,7 @@ def register(params: ParamsOption = Path("params.yaml")) -> None:
 @app.command()
 @user_errors
 def pipeline(
-    params: ParamsOption = Path("params.yaml"),
+    ctx: typer.Context,
     unless_served: Annotated[
         bool, typer.Option(help="Do nothing if the alias already names a version.")
     ] = False,
@@ -122,7 +130,7 @@ def pipeline(
     from training.pipeline import run_all
     from training.register import served_version
 
-    settings = _settings(params)
+    settings = _settings(ctx)
     # The chart's first-model Job runs on every install and upgrade: train only the first time.
     if unless_served and (version := served_version(settings)) is not None:
         typer.echo(f"@{settings.registry.alias} names version {version}: nothing to train")
@@ -135,44 +143,44 @@ def pipeline(
 
 @app.command()
 @user_errors
-def serve(params: ParamsOption = Path("params.yaml")) -> None:
+def serve(ctx: typer.Context) -> None:
     """Serve the production model with MLServer: V2 REST, gRPC and metrics (foreground)."""
     from inference.server import serve as run
 
-    run(_settings(params))
+    run(_settings(ctx))
 
 
 @app.command()
 @user_errors
-def prometheus(params: ParamsOption = Path("params.yaml")) -> None:
+def prometheus(ctx: typer.Context) -> None:
     """Run a local Prometheus and Pushgateway scraping the local server (foreground)."""
     from calhousing.prometheus import run
 
-    run(_settings(params))
+    run(_settings(ctx))
 
 
 @app.command("mlflow-server")
 @user_errors
-def mlflow_server(params: ParamsOption = Path("params.yaml")) -> None:
+def mlflow_server(ctx: typer.Context) -> None:
     """Run the MLflow tracking server with proxied artifacts (foreground)."""
     from calhousing.services import exec_mlflow_server
 
-    exec_mlflow_server(_settings(params))
+    exec_mlflow_server(_settings(ctx))
 
 
 @app.command()
 @user_errors
-def demo(params: ParamsOption = Path("params.yaml")) -> None:
+def demo(ctx: typer.Context) -> None:
     """Send sample V2 requests over REST and gRPC to the running server and summarise."""
     from calhousing.walkthrough import run
 
-    typer.echo(run(_settings(params)))
+    typer.echo(run(_settings(ctx)))
 
 
 @app.command()
 @user_errors
 def drift(
-    params: ParamsOption = Path("params.yaml"),
+    ctx: typer.Context,
     at: Annotated[
         float | None, typer.Option(help="Unix time inside the window to check (default: now).")
     ] = None,
@@ -183,21 +191,21 @@ def drift(
     """
     from monitoring.drift_job import run
 
-    text, outcome = run(_settings(params), at)
+    text, outcome = run(_settings(ctx), at)
     typer.echo(text)
     raise typer.Exit(int(outcome))
 
 
 @app.command()
 @user_errors
-def rollout(params: ParamsOption = Path("params.yaml")) -> None:
+def rollout(ctx: typer.Context) -> None:
     """Move serving to the version the alias names, if the prediction log shows another."""
     from core.predstore import connect
     from monitoring.drift_job import production_version
     from monitoring.rollout import reconcile
     from monitoring.store import last_served_version
 
-    settings = _settings(params)
+    settings = _settings(ctx)
     served = last_served_version(connect(_predlog_url(settings)))
     typer.echo(reconcile(settings, production_version(settings), served))
 
@@ -206,7 +214,7 @@ def rollout(params: ParamsOption = Path("params.yaml")) -> None:
 @user_errors
 def feedback(
     labels: Annotated[Path, typer.Argument(help="CSV with request_id, row, value columns.")],
-    params: ParamsOption = Path("params.yaml"),
+    ctx: typer.Context,
 ) -> None:
     """Store ground-truth labels by request id; print the realized RMSE of each version."""
     import csv
@@ -215,7 +223,7 @@ def feedback(
     from core.predstore import connect
     from monitoring.store import add_labels, realized_rmse
 
-    engine = connect(_predlog_url(_settings(params)))
+    engine = connect(_predlog_url(_settings(ctx)))
     with labels.open() as rows:
         found = [(r["request_id"], int(r["row"]), float(r["value"])) for r in csv.DictReader(rows)]
     typer.echo(f"feedback: {add_labels(engine, found, time.time())} label(s) stored")
@@ -227,13 +235,13 @@ def feedback(
 @user_errors
 def local_start(
     service: Annotated[str, typer.Argument(help="mlflow or serve")],
-    params: ParamsOption = Path("params.yaml"),
+    ctx: typer.Context,
     restart: Annotated[bool, typer.Option(help="Stop it first if it runs.")] = False,
 ) -> None:
     """Start a service in the background and wait until it is ready."""
     from calhousing.local import start, stop
 
-    settings = _settings(params)
+    settings = _settings(ctx)
     if restart:
         typer.echo(stop(settings, service))
     typer.echo(start(settings, service))
@@ -241,8 +249,8 @@ def local_start(
 
 @local_app.command("stop")
 @user_errors
-def local_stop(params: ParamsOption = Path("params.yaml")) -> None:
+def local_stop(ctx: typer.Context) -> None:
     """Stop every service `local start` started."""
     from calhousing.local import stop_all
 
-    typer.echo(stop_all(_settings(params)))
+    typer.echo(stop_all(_settings(ctx)))

@@ -21,7 +21,7 @@ their own): a hung unit test fails in minutes, not after the slowest folder's bu
 def pytest_configure(config: pytest.Config) -> None:
     """Settings from the developer's shell (`CALHOUSING_SERVE__HTTP_PORT=...`) would reach
     every process a test starts: the tests run on params.yaml and their own settings only."""
-    shell = tuple(f"CALHOUSING_{name.upper()}" for name in Settings.model_fields)
+    shell = ("CALHOUSING_PARAMS", *(f"CALHOUSING_{name.upper()}" for name in Settings.model_fields))
     for key in [key for key in os.environ if key.startswith(shell)]:
         del os.environ[key]
 

@@ -12,7 +12,7 @@ def test_commands_that_read_the_prediction_log_refuse_clearly_when_it_is_off(
 ) -> None:
     monkeypatch.setenv("CALHOUSING_PREDLOG__URL", "")
 
-    result = CliRunner().invoke(app, [*command, "--params", str(tmp_path / "none.yaml")])
+    result = CliRunner().invoke(app, ["--params", str(tmp_path / "none.yaml"), *command])
 
     assert result.exit_code == 1
     assert "the prediction log is off" in result.output

@@ -99,7 +99,7 @@ def test_the_cli_prints_contract_errors_without_a_traceback(tmp_path: Path) -> N
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     done = subprocess.run(
-        [sys.executable, "-m", "calhousing", "ingest", "--params", str(tmp_path / "none.yaml"),
+        [sys.executable, "-m", "calhousing", "--params", str(tmp_path / "none.yaml"), "ingest",
          "--source", str(empty)],
         capture_output=True, text=True, check=False, cwd=tmp_path,
     )  # fmt: skip
