@@ -85,7 +85,8 @@ class RegistrySettings(Section):
     model_name: str = "calhousing"
     alias: str = "production"
     min_improvement: float = Field(0.0, ge=0)
-    """A challenger is promoted only if its holdout RMSE beats the champion's by more than this."""
+    """A challenger is promoted only if it beats the champion's holdout RMSE by more than this,
+    at `confidence`: the low end of the paired-bootstrap interval of the gain must exceed it."""
     bootstrap_resamples: int = Field(2_000, ge=100)
     """Paired bootstrap resamples of the holdout rows for the RMSE-difference interval."""
     confidence: float = Field(0.95, gt=0.5, lt=1)

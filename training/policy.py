@@ -34,22 +34,19 @@ def decide(
     challenger_rmse: float,
     champion_version: str | None,
     champion_rmse: float | None,
-    min_improvement: float,
 ) -> Verdict:
-    """Promote when there is no champion, or the challenger's holdout RMSE beats the champion's
-    (on the same holdout) by more than `min_improvement`."""
+    """Promote when there is no champion, or the challenger's holdout RMSE is lower than the
+    champion's (on the same holdout). By how much it must be lower is the `gate`'s question."""
     if not math.isfinite(challenger_rmse):
         return Verdict(False, f"challenger holdout RMSE is {challenger_rmse}")
     if champion_version is None or champion_rmse is None:
         return Verdict(True, "no champion yet")
     if not math.isfinite(champion_rmse):
         return Verdict(True, f"champion v{champion_version} scores holdout RMSE {champion_rmse}")
-    bar = champion_rmse - min_improvement
     versus = (
-        f"holdout RMSE {challenger_rmse:.4f} vs champion v{champion_version} "
-        f"{champion_rmse:.4f} (must be < {bar:.4f})"
+        f"holdout RMSE {challenger_rmse:.4f} vs champion v{champion_version} {champion_rmse:.4f}"
     )
-    if challenger_rmse < bar:
+    if challenger_rmse < champion_rmse:
         return Verdict(True, f"better: {versus}")
     return Verdict(False, f"not better: {versus}")
 

@@ -193,7 +193,7 @@ def register(settings: Settings) -> str:
     champion = champion_version(client, registry)
     evidence = gather(settings, evaluation.winner.model_uri, champion)
     verdict = gate(
-        decide(evaluation.winner.holdout.rmse, champion, evidence.champion_rmse, 0.0),
+        decide(evaluation.winner.holdout.rmse, champion, evidence.champion_rmse),
         evidence.interval,
         evidence.latency_ms,
         registry,
