@@ -10,7 +10,7 @@ Exit codes (`calhousing drift`, the CronJob, `make drift-demo`):
 import json
 import time
 from dataclasses import asdict, dataclass, field
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 from sqlalchemy import Engine
@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from core.predstore import connect
 from core.settings import Settings
 from monitoring import quality, store
-from monitoring.drift import compare
+from monitoring.drift import ColumnDrift, compare
 from monitoring.trigger import Launcher, RetrainRequest, should_retrain
 
 
@@ -28,7 +28,24 @@ class Outcome(IntEnum):
     QUALITY_FAILED = 4
 
 
-STATUS = {Outcome.NO_DRIFT: "no_drift", Outcome.DRIFT: "drift", Outcome.QUALITY_FAILED: "quality"}
+class Status(StrEnum):
+    NO_DRIFT = "no_drift"
+    DRIFT = "drift"
+    QUALITY = "quality"
+    INSUFFICIENT_ROWS = "insufficient_rows"
+
+
+OUTCOMES = {Status.DRIFT: Outcome.DRIFT, Status.QUALITY: Outcome.QUALITY_FAILED}
+
+
+@dataclass(frozen=True)
+class RetrainAttempt:
+    """What the check did about drift: started a retrain (`name`, by `launcher`), or not."""
+
+    started: bool
+    reason: str
+    name: str = ""
+    launcher: str = ""
 
 
 @dataclass
@@ -39,12 +56,13 @@ class Report:
     rows: int
     versions: dict[str, int]
     production_version: str
-    status: str = "no_drift"
+    status: Status = Status.NO_DRIFT
     quality_problems: list[str] = field(default_factory=list)
-    columns: dict[str, dict[str, Any]] = field(default_factory=dict)
+    columns: dict[str, ColumnDrift] = field(default_factory=dict)
     drifted_features: list[str] = field(default_factory=list)
     prediction_drifted: bool = False
-    retrain: dict[str, Any] = field(default_factory=dict)
+    retrain: RetrainAttempt | None = None
+    """None unless the window drifted."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -56,51 +74,52 @@ def judge(window: store.Window, profile: Any, version: str, settings: Settings) 
     report = Report(window.number, window.start, window.end, len(window.inputs),
                     window.versions, version)  # fmt: skip
     if report.rows < drift.min_rows:
-        report.status = "insufficient_rows"
+        report.status = Status.INSUFFICIENT_ROWS
         return report
     gate = quality.check(window.inputs, profile, drift)
     result = compare(
         profile, window.inputs, window.predictions, drift.psi_threshold, drift.ks_alpha
     )
     columns = [*result.features.values(), *([result.prediction] if result.prediction else [])]
-    report.columns = {c.name: asdict(c) for c in columns}
+    report.columns = {c.name: c for c in columns}
     report.drifted_features = result.drifted_features
     report.prediction_drifted = bool(result.prediction and result.prediction.drifted)
     report.quality_problems = gate.problems
-    report.status = "quality" if not gate.ok else ("drift" if result.drifted else "no_drift")
+    report.status = (
+        Status.QUALITY if not gate.ok else (Status.DRIFT if result.drifted else Status.NO_DRIFT)
+    )
     return report
 
 
 def outcome(report: Report) -> Outcome:
-    return next((o for o, s in STATUS.items() if s == report.status), Outcome.NO_DRIFT)
+    return OUTCOMES.get(report.status, Outcome.NO_DRIFT)
 
 
 def maybe_retrain(
     engine: Engine, report: Report, launcher: Launcher, now: float, settings: Settings
-) -> dict[str, Any]:
-    """Start a retrain if drift persisted and the cooldown passed; what happened, as a dict."""
+) -> RetrainAttempt:
+    """Start a retrain if drift persisted and the cooldown passed."""
     window = report.window
     drifted = store.drifted_windows(
         engine, range(window - settings.drift.consecutive + 1, window + 1)
     )
     last = store.last_retrain(engine)
     if last is not None and last.window == window:
-        return {"started": False, "reason": f"already started for this window: {last.name}"}
+        return RetrainAttempt(False, f"already started for this window: {last.name}")
     last_at = last.started_at if last else None
     verdict = should_retrain(window, drifted, last_at, now, settings.drift)
     if not verdict.start:
-        return {"started": False, "reason": verdict.reason}
+        return RetrainAttempt(False, verdict.reason)
     running = launcher.active()
     if running is not None:
-        return {"started": False, "reason": f"a retrain is still running: {running}"}
-    psi = {name: report.columns[name]["psi"] for name in report.drifted_features}
+        return RetrainAttempt(False, f"a retrain is still running: {running}")
+    psi = {name: report.columns[name].psi for name in report.drifted_features}
     request = RetrainRequest(window, verdict.reason, psi)
     launched = launcher.launch(request)
     store.record_retrain(
         engine, store.Retrain(window, now, launched.name, launcher.kind, verdict.reason)
     )
-    return {"started": launched.created, "name": launched.name, "reason": verdict.reason,
-            "launcher": launcher.kind}  # fmt: skip
+    return RetrainAttempt(launched.created, verdict.reason, launched.name, launcher.kind)
 
 
 def run_check(
@@ -120,7 +139,7 @@ def run_check(
         status=report.status,
         report=report.to_json(),
     )
-    if report.status == "drift":
+    if report.status == Status.DRIFT:
         report.retrain = maybe_retrain(engine, report, launcher, now, settings)
     engine.dispose()
     return report

@@ -52,7 +52,7 @@ def log_report(settings: Settings, report: Report) -> Path:
             "model.version": report.production_version,
             "drifted": ",".join(report.drifted_features)}  # fmt: skip
     run = client.create_run(experiment, run_name=f"drift-{report.window}", tags=tags)
-    metrics = {f"psi.{name}": column["psi"] for name, column in report.columns.items()}
+    metrics = {f"psi.{name}": column.psi for name, column in report.columns.items()}
     for name, value in (metrics | {"rows": float(report.rows)}).items():
         client.log_metric(run.info.run_id, name, value)
     client.log_artifact(run.info.run_id, str(path))
@@ -62,9 +62,9 @@ def log_report(settings: Settings, report: Report) -> Path:
 
 def push_report(settings: Settings, report: Report) -> None:
     group = {"model": settings.registry.model_name}
-    scores = {name: column["psi"] for name, column in report.columns.items()}
+    scores = {name: column.psi for name, column in report.columns.items()}
     samples = drift_samples(report.production_version, scores, settings.drift.psi_threshold)
-    if report.retrain.get("started"):
+    if report.retrain is not None and report.retrain.started:
         samples.append(Sample(RETRAIN_TRIGGER, time.time(), {"reason": "drift"}))
     push(settings.monitoring, DRIFT_JOB, group, samples)
 
@@ -74,10 +74,10 @@ def summary(report: Report, path: Path) -> str:
              f"v{report.production_version}: {report.status} (report {path})"]  # fmt: skip
     lines += [f"  quality: {problem}" for problem in report.quality_problems]
     for name, column in report.columns.items():
-        mark = "DRIFT" if column["drifted"] else "ok"
-        lines.append(f"  {name:<11} PSI {column['psi']:.3f}  KS {column['ks']:.3f} "
-                     f"(p {column['p_value']:.2g})  mean {column['reference_mean']:.3g} -> "
-                     f"{column['live_mean']:.3g}  {mark}")  # fmt: skip
+        mark = "DRIFT" if column.drifted else "ok"
+        lines.append(f"  {name:<11} PSI {column.psi:.3f}  KS {column.ks:.3f} "
+                     f"(p {column.p_value:.2g})  mean {column.reference_mean:.3g} -> "
+                     f"{column.live_mean:.3g}  {mark}")  # fmt: skip
     if report.retrain:
         lines.append(f"  retrain: {report.retrain}")
     return "\n".join(lines)

@@ -20,7 +20,7 @@ from core.features import FEATURE_NAMES
 from core.predstore import PREDICTIONS, connect
 from core.profile import FloatArray, ReferenceProfile, build_profile, with_prediction
 from core.settings import Settings
-from monitoring.check import Report, run_check
+from monitoring.check import Report, RetrainAttempt, run_check
 from monitoring.launchers import KubernetesLauncher, job_name
 from monitoring.rollout import rollout_for
 from monitoring.trigger import RetrainRequest
@@ -162,18 +162,20 @@ def test_drift_in_two_windows_creates_one_retrain_job_that_the_job_controller_ru
         settings, profile, cluster, _log(settings, base, *_traffic(california_xy, 1, 1.8))
     )
     assert first.status == "drift" and first.drifted_features == ["MedInc"]
-    assert first.retrain == {"started": False, "reason": "drift in 1 of the last 2 windows"}
+    assert first.retrain == RetrainAttempt(False, "drift in 1 of the last 2 windows")
     second = _check(
         settings, profile, cluster, _log(settings, base + 1, *_traffic(california_xy, 2, 1.8))
     )
-    assert second.retrain["started"] and second.retrain["name"] == job_name(CRONJOB, base + 1)
+    assert second.retrain and second.retrain.started
+    assert second.retrain.name == job_name(CRONJOB, base + 1)
     [job] = cluster.jobs()
     _assert_made_like_kubectl(job, cluster.cronjob(), base + 1)
     name = job["metadata"]["name"]
     pods = ("pods", "-n", cluster.namespace, "-l", f"job-name={name}")
     eventually(lambda: cluster.kube.items(*pods), 60, "the Job controller's pod")
     again = _check(settings, profile, cluster, second.end - 10)  # the same window, checked again
-    assert not again.retrain["started"] and "already started" in again.retrain["reason"]
+    assert again.retrain and not again.retrain.started
+    assert "already started" in again.retrain.reason
     assert len(cluster.jobs()) == 1
 
 
@@ -209,24 +211,25 @@ def test_cooldown_and_a_running_retrain_hold_the_next_trigger(
 ) -> None:
     settings = _settings(tmp_path, cluster.namespace, consecutive=1)
     base = int(time.time() // WINDOW_S) - 20
-    assert _check(
+    first = _check(
         settings, profile, cluster, _log(settings, base, *_traffic(california_xy, 3, 1.8))
-    ).retrain["started"]
+    )
+    assert first.retrain and first.retrain.started
     held = _check(
         settings, profile, cluster, _log(settings, base + 1, *_traffic(california_xy, 4, 1.8))
     )
-    assert not held.retrain["started"] and "cooldown" in held.retrain["reason"]
+    assert held.retrain and not held.retrain.started and "cooldown" in held.retrain.reason
     no_cooldown = _settings(tmp_path, cluster.namespace, consecutive=1, cooldown_s=0)
     busy = _check(
         no_cooldown, profile, cluster, _log(settings, base + 2, *_traffic(california_xy, 5, 1.8))
     )
-    assert not busy.retrain["started"] and "still running" in busy.retrain["reason"]
+    assert busy.retrain and not busy.retrain.started and "still running" in busy.retrain.reason
     # The running retrain finishes and its TTL removes it: the next drift may start another.
     cluster.kube.kubectl("delete", "jobs", "--all", "-n", cluster.namespace, "--wait=true")
     later = _check(
         no_cooldown, profile, cluster, _log(settings, base + 3, *_traffic(california_xy, 6, 1.8))
     )
-    assert later.retrain["started"] and len(cluster.jobs()) == 1
+    assert later.retrain and later.retrain.started and len(cluster.jobs()) == 1
 
 
 def test_broken_data_triggers_no_retrain(
@@ -238,7 +241,7 @@ def test_broken_data_triggers_no_retrain(
         settings, profile, cluster, _log(settings, base, *_traffic(california_xy, 7, 0.1))
     )
     assert report.status == "quality" and "MedInc" in report.quality_problems[0]
-    assert report.retrain == {} and not cluster.jobs()
+    assert report.retrain is None and not cluster.jobs()
 
 
 def test_no_drift_on_reference_traffic_starts_nothing(
@@ -260,7 +263,7 @@ def test_the_chart_rbac_lets_the_trigger_check_retrain_and_roll_out(
     report = _check(
         settings, profile, cluster, _log(settings, base, *_traffic(california_xy, 9, 1.8))
     )
-    assert report.retrain["started"]
+    assert report.retrain and report.retrain.started
     kind, target = ("deployment", "calhousing-predictor") if cluster.mode == "plain" else (
         "inferenceservice", "calhousing")  # fmt: skip
     rollout = _settings(tmp_path, cluster.namespace, rollout=kind, rollout_target=target)
