@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What a cluster needs before the calhousing chart, at the versions pinned in k8s/versions.env:
 # ingress-nginx (kind only: k3s brings Traefik), cert-manager (KServe's webhooks need it, k3s
-# uses it for Let's Encrypt), KServe in RawDeployment mode, kube-prometheus-stack.
+# uses it for Let's Encrypt), KServe in Standard mode, kube-prometheus-stack.
 # Usage: k8s/bootstrap.sh [--no-ingress] [--no-kserve] [--no-monitoring]
 #   kind: k8s/bootstrap.sh     k3s: k8s/bootstrap.sh --no-ingress --no-kserve
 set -euo pipefail

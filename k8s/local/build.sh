@@ -66,6 +66,12 @@ fetch_helm() {
 }
 
 main() {
+  # --helm: only the pinned helm (the e2e workflow uses the same binary); prints its path.
+  if [[ "${1:-}" == --helm ]]; then
+    [[ -x "$HELM_DIR/helm" ]] || fetch_helm
+    echo "$HELM_DIR/helm"
+    return
+  fi
   mkdir -p "$bin_dir"
   local start=$SECONDS
   have "${components[@]}" etcd || build_kubernetes
@@ -79,4 +85,4 @@ main() {
     "($((SECONDS - start)) s)"
 }
 
-main
+main "$@"

@@ -122,7 +122,7 @@ def test_the_predictor_is_ready_only_when_the_model_is(profile: str) -> None:
 def test_kserve_runs_our_runtime_in_raw_deployment_mode() -> None:
     docs = render_profile("kind-kserve")
     isvc, runtime = one(docs, "InferenceService"), one(docs, "ServingRuntime")
-    assert isvc["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "RawDeployment"
+    assert isvc["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "Standard"
     assert isvc["spec"]["predictor"]["model"]["runtime"] == runtime["metadata"]["name"]
     assert isvc["spec"]["predictor"]["model"]["modelFormat"]["name"] in {
         f["name"] for f in runtime["spec"]["supportedModelFormats"]
