@@ -238,6 +238,39 @@ def test_network_paths_are_exactly_the_needed_ones(profile: str) -> None:
     assert not can_connect(docs, test, mlflow, 5000)
 
 
+SERVED_PORTS = {
+    "mlflow": (5000,), "postgresql": (5432,), "predictor": (8080, 8081), "pushgateway": (9091,),
+}  # fmt: skip
+NEEDED = {
+    ("training", "mlflow", 5000), ("predictor", "mlflow", 5000), ("drift", "mlflow", 5000),
+    ("mlflow", "postgresql", 5432),
+    ("predictor", "postgresql", 5432), ("drift", "postgresql", 5432),  # the prediction log
+    ("test", "predictor", 8080), ("test", "predictor", 8081),
+    ("training", "pushgateway", 9091), ("drift", "pushgateway", 9091),  # batch metrics
+}  # fmt: skip
+"""Every path a workload needs inside the release; every other (source, server, port) is refused,
+in both directions (the drift check's path to MLflow was once missing: every drift run failed)."""
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_every_path_between_workloads_is_open_exactly_when_needed(profile: str) -> None:
+    docs = list(render_profile(profile))
+    present = {
+        p.labels["app.kubernetes.io/component"]: p.labels
+        for p in pods(profile)
+        if "app.kubernetes.io/component" in p.labels
+    }
+    paths = {
+        (src, dst, port): can_connect(docs, present[src], present[dst], port)
+        for src in present
+        for dst, ports in SERVED_PORTS.items()
+        if dst in present and dst != src
+        for port in ports
+    }
+    assert {path for path, open_ in paths.items() if open_} == NEEDED & set(paths)
+    assert "drift" not in present or ("drift", "mlflow", 5000) in paths
+
+
 def test_an_exposed_mlflow_admits_the_ingress_controller() -> None:
     exposed = merge(
         profile_values("default"),
