@@ -231,6 +231,33 @@ def feedback(
         typer.echo(f"  v{version}: realized RMSE {rmse:.4f} on {count} labelled row(s)")
 
 
+@app.command("predlog-provision")
+@user_errors
+def predlog_provision(
+    ctx: typer.Context,
+    wait_s: Annotated[float, typer.Option(help="How long to wait for the database.")] = 180,
+) -> None:
+    """Give the prediction log its own PostgreSQL role and database (MLflow's init container:
+    it holds the superuser from mlflow.backend_store_uri; serving and drift never do)."""
+    import time
+
+    from psycopg import OperationalError
+
+    from core.predstore import provision
+
+    settings = _settings(ctx)
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            typer.echo(provision(settings.mlflow.backend_store_uri, _predlog_url(settings)))
+            return
+        except OperationalError as err:  # the server is not up yet
+            if time.monotonic() > deadline:
+                message = f"PostgreSQL did not answer within {wait_s:g} s: {err}"
+                raise CalhousingError(message) from err
+            time.sleep(2)
+
+
 @local_app.command("start")
 @user_errors
 def local_start(

@@ -6,6 +6,8 @@ time), `labels` (ground truth that arrives later, by request id and row), and th
 check's own state: `drift_windows` (one verdict per window) and `retrains` (what was started).
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
@@ -23,7 +25,7 @@ from sqlalchemy import (
     event,
     text,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from core.features import FEATURE_NAMES
 
@@ -108,3 +110,59 @@ def _sqlite_folder(url: str) -> None:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def provision(admin_url: str, url: str) -> str:
+    """Give the prediction log its own role and database on the server `admin_url` administers
+    (`url` names the role, its password and the database), so serving and drift pods never hold
+    MLflow's superuser: the role logs in with that password (kept in step with the Secret), owns
+    the database and its tables, and may not connect to MLflow's database. Idempotent."""
+    admin, target = make_url(admin_url), make_url(url)
+    role, database = str(target.username), str(target.database)
+    with _admin_cursor(admin.set(database="postgres")) as cursor:
+        _ensure_role(cursor, role, target.password or "")
+        _ensure_database(cursor, database, role)
+    with _admin_cursor(admin.set(database=database)) as cursor:
+        _own_tables(cursor, role)
+    with _admin_cursor(admin) as cursor:
+        cursor.execute(_sql("REVOKE CONNECT ON DATABASE {} FROM PUBLIC", str(admin.database)))
+    return f"prediction log: role {role} owns database {database} on {target.host}"
+
+
+@contextmanager
+def _admin_cursor(url: URL) -> Iterator[Any]:
+    import psycopg
+
+    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        yield connection.cursor()
+
+
+def _sql(template: str, *names: str, literal: str | None = None) -> Any:
+    from psycopg import sql
+
+    parts: list[Any] = [sql.Identifier(name) for name in names]
+    return sql.SQL(template).format(*parts, *([sql.Literal(literal)] if literal else []))
+
+
+def _ensure_role(cursor: Any, role: str, password: str) -> None:
+    cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+    verb = "ALTER" if cursor.fetchone() else "CREATE"
+    cursor.execute(_sql(verb + " ROLE {} LOGIN PASSWORD {}", role, literal=password))
+
+
+def _ensure_database(cursor: Any, database: str, role: str) -> None:
+    cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
+    found = cursor.fetchone()
+    cursor.execute(
+        _sql("ALTER DATABASE {} OWNER TO {}" if found else "CREATE DATABASE {} OWNER {}",
+             database, role)
+    )  # fmt: skip
+    cursor.execute(_sql("REVOKE ALL ON DATABASE {} FROM PUBLIC", database))
+
+
+def _own_tables(cursor: Any, role: str) -> None:
+    """Tables an earlier release created as the superuser become the role's."""
+    cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    for (table,) in cursor.fetchall():
+        cursor.execute(_sql("ALTER TABLE {} OWNER TO {}", table, role))

@@ -51,7 +51,7 @@ def test_the_check_gets_its_store_trigger_and_rollout_target(
         == one(docs, "CronJob", "calhousing-retrain")["metadata"]["name"]
     )
     assert env["CALHOUSING_PREDLOG__URL"] == (
-        "postgresql://mlflow:$(PREDLOG_PASSWORD)@calhousing-postgresql:5432/predictions"
+        "postgresql://predlog:$(PREDLOG_PASSWORD)@calhousing-postgresql:5432/predictions"
     )
     assert env["CALHOUSING_DRIFT__ROLLOUT"] == rollout
     assert env["CALHOUSING_DRIFT__ROLLOUT_TARGET"] == target

@@ -18,6 +18,7 @@ from tests.chart.manifests import (
     pod_templates,
     profile_values,
     render,
+    render_profile,
 )
 
 SECRET_PATTERNS = {
@@ -106,6 +107,7 @@ def test_the_only_rendered_secret_is_generated_at_install_and_never_a_constant()
     first, second = ([d for d in render({}) if d["kind"] == "Secret"] for _ in range(2))
     assert [s["metadata"]["name"] for s in first] == ["calhousing-postgresql"]
     assert first[0]["data"]["password"] != second[0]["data"]["password"]
+    assert first[0]["data"]["predlog-password"] != first[0]["data"]["password"]
     assert not [d for d in variant("external-db") if d["kind"] == "Secret"]
 
 
@@ -156,3 +158,28 @@ def test_the_ingress_admits_exactly_the_bodies_the_server_admits() -> None:
     for ingress in ("calhousing-rest", "calhousing-grpc"):
         annotations = one(docs, "Ingress", ingress)["metadata"]["annotations"]
         assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == "8m"
+
+
+def _secret_keys(template: Any) -> set[str]:
+    containers = [*template.spec.get("initContainers", []), *template.spec["containers"]]
+    return {
+        env["valueFrom"]["secretKeyRef"]["key"]
+        for container in containers
+        for env in container.get("env", [])
+        if "secretKeyRef" in env.get("valueFrom", {})
+        and env["valueFrom"]["secretKeyRef"]["name"] == "calhousing-postgresql"
+    }
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_only_mlflow_and_the_database_hold_the_superuser_password(profile: str) -> None:
+    keys = [
+        (t.labels["app.kubernetes.io/component"], _secret_keys(t))
+        for t in pod_templates(list(render_profile(profile)))
+    ]
+
+    holders = {component for component, held in keys if "password" in held}
+    predlog = {component for component, held in keys if "predlog-password" in held}
+
+    assert holders == {"mlflow", "postgresql"}
+    assert {"predictor", "mlflow"} <= predlog <= {"predictor", "mlflow", "drift"}

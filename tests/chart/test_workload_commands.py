@@ -21,7 +21,10 @@ from tests.services import free_port, running
 BIN = Path(sys.executable).parent
 # The image's ENTRYPOINT and the interpreter on its PATH, as installed in this venv.
 EXECUTABLES = {"calhousing": str(BIN / "calhousing"), "python": sys.executable}
-SECRETS = {("calhousing-postgresql", "password"): "not-used-locally"}
+SECRETS = {
+    ("calhousing-postgresql", "password"): "not-used-locally",
+    ("calhousing-postgresql", "predlog-password"): "not-used-locally",
+}
 # Keep the test workload small: one fast model family instead of params.yaml's three.
 BUDGET = {"CALHOUSING_TRAIN__FAMILIES": '["linear"]', "CALHOUSING_TRAIN__N_JOBS": "1"}
 

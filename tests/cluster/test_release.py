@@ -3,6 +3,7 @@ local profile into a namespace that enforces Pod Security `restricted`, then wha
 engineer does with it, in order: call it, test it, retrain it by hand, let the drift check
 retrain it, upgrade it under load, uninstall it."""
 
+import base64
 import json
 import subprocess
 import threading
@@ -154,6 +155,22 @@ def test_a_drift_job_reads_the_prediction_log_and_starts_a_retrain_job(
     eventually(lambda: release.items("pods", "-l", f"job-name={name}"), 60, f"{name}'s pod")
     # The retrain would train for minutes more; the test is that it was started and runs.
     release.kubectl("delete", "job", name, "--cascade=foreground", "--wait=false")
+
+
+def _psql_as_predlog(release: Release, database: str) -> str:
+    """psql inside the database's pod, as the prediction log's role, with its own password."""
+    secret = release.get("secret", f"{NAME}-postgresql")["data"]["predlog-password"]
+    url = f"postgresql://predlog:{base64.b64decode(secret).decode()}@127.0.0.1:5432/{database}"
+    return release.kubectl("exec", f"{NAME}-postgresql-0", "--", "psql", url, "-tAc",
+                           "SELECT current_user")  # fmt: skip
+
+
+def test_the_prediction_log_has_its_own_role_that_cannot_open_mlflows_database(
+    release: Release,
+) -> None:
+    assert _psql_as_predlog(release, "predictions").strip() == "predlog"
+    with pytest.raises(KubeError, match="permission denied for database"):
+        _psql_as_predlog(release, "mlflow")
 
 
 def _predictors(release: Release) -> set[str]:

@@ -140,3 +140,15 @@ checkov.io/skip{{ add1 $i }}: {{ $skip | quote }}
 {{- define "calhousing.secretEnvSkip" -}}
 CKV_K8S_35=Settings come from the environment only: MLflow's credentials and the prediction log's database URL.
 {{- end }}
+
+{{/* MLflow's store on the bundled PostgreSQL, as its superuser: only the MLflow pod has it. */}}
+{{- define "calhousing.mlflowBackendEnv" -}}
+{{- $fullname := include "calhousing.fullname" . }}
+- name: POSTGRES_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ default (printf "%s-postgresql" $fullname) .Values.postgresql.existingSecret }}
+      key: password
+- name: CALHOUSING_MLFLOW__BACKEND_STORE_URI
+  value: {{ printf "postgresql://%s:$(POSTGRES_PASSWORD)@%s-postgresql:5432/%s" .Values.postgresql.username $fullname .Values.postgresql.database | quote }}
+{{- end }}

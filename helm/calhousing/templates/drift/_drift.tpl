@@ -1,5 +1,6 @@
 {{/* The drift check: names and the prediction store's URL (the MLflow PostgreSQL server, its
-own database; the password comes from the PostgreSQL Secret through $(PREDLOG_PASSWORD)). */}}
+own database and role; the role's password comes from the PostgreSQL Secret's
+`predlog-password` through $(PREDLOG_PASSWORD), never MLflow's superuser one). */}}
 
 {{- define "calhousing.driftName" -}}
 {{- printf "%s-drift" (include "calhousing.fullname" .) }}
@@ -10,9 +11,9 @@ own database; the password comes from the PostgreSQL Secret through $(PREDLOG_PA
   valueFrom:
     secretKeyRef:
       name: {{ .Values.postgresql.existingSecret | default (printf "%s-postgresql" (include "calhousing.fullname" .)) }}
-      key: password
+      key: predlog-password
 - name: CALHOUSING_PREDLOG__URL
-  value: {{ printf "postgresql://%s:$(PREDLOG_PASSWORD)@%s-postgresql:5432/%s" .Values.postgresql.username (include "calhousing.fullname" .) .Values.drift.predlogDatabase | quote }}
+  value: {{ printf "postgresql://%s:$(PREDLOG_PASSWORD)@%s-postgresql:5432/%s" .Values.postgresql.predlogUsername (include "calhousing.fullname" .) .Values.drift.predlogDatabase | quote }}
 {{- end }}
 
 {{/* The rollout target: the InferenceService in KServe mode, else the predictor Deployment. */}}
