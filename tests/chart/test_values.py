@@ -7,7 +7,7 @@ from typing import Any
 import helm_python
 import pytest
 
-from tests.chart.manifests import kinds, one, render
+from tests.chart.manifests import kinds, one, render, render_profile
 
 
 def _env(container: dict[str, Any]) -> dict[str, Any]:
@@ -72,6 +72,15 @@ def test_cert_manager_fills_the_grpc_certificate_when_an_issuer_is_named() -> No
         "calhousing-grpc",
     )
     assert grpc["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "letsencrypt"
+
+
+def test_on_k3s_cert_manager_issues_the_rest_certificate_too() -> None:
+    rest = one(render_profile("k3s"), "Ingress", "calhousing-rest")
+
+    assert rest["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "letsencrypt"
+    assert rest["spec"]["tls"] == [
+        {"hosts": ["calhousing.example.com"], "secretName": "calhousing-rest-tls"}
+    ]
 
 
 def test_mlflow_is_private_unless_asked() -> None:
@@ -207,6 +216,10 @@ def test_extra_env_reaches_training_as_strings() -> None:
         ({"mlflow": {"auth": {"enabled": True}}}, "/mlflow/auth/existingSecret': minLength"),
         ({"mlflow": {"ingress": {"enabled": True}}}, "/mlflow/ingress/host': minLength"),
         ({"ingress": {"grpc": {"tlsSecretName": ""}}}, "/ingress/grpc/tlsSecretName': minLength"),
+        (
+            {"ingress": {"rest": {"clusterIssuer": "letsencrypt"}}},
+            "/ingress/rest/tlsSecretName': minLength",
+        ),
         ({"ingress": {"rest": {"host": "https://x.example.com/"}}}, "/ingress/rest/host'"),
         (
             {"training": {"resources": {"limits": None}}},
