@@ -160,9 +160,10 @@ def test_a_drift_job_reads_the_prediction_log_and_starts_a_retrain_job(
 def _psql_as_predlog(release: Release, database: str) -> str:
     """psql inside the database's pod, as the prediction log's role, with its own password."""
     secret = release.get("secret", f"{NAME}-postgresql")["data"]["predlog-password"]
-    url = f"postgresql://predlog:{base64.b64decode(secret).decode()}@127.0.0.1:5432/{database}"
-    return release.kubectl("exec", f"{NAME}-postgresql-0", "--", "psql", url, "-tAc",
-                           "SELECT current_user")  # fmt: skip
+    login = f"PGPASSWORD={base64.b64decode(secret).decode()}"
+    return release.kubectl("exec", f"{NAME}-postgresql-0", "--", "env", login, "psql",
+                           "-h", "127.0.0.1", "-U", "predlog", "-d", database,
+                           "-tAc", "SELECT current_user")  # fmt: skip
 
 
 def test_the_prediction_log_has_its_own_role_that_cannot_open_mlflows_database(
