@@ -97,7 +97,9 @@ def mlflow_uri(
     docs: list[dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     root = tmp_path_factory.mktemp("mlflow-pod")
-    (server,) = containers(docs, "Deployment", "calhousing-mlflow")
+    # The init container (predlog-provision) needs the PostgreSQL server, which is not here:
+    # test_the_mlflow_init_container_calls_a_real_command checks it exists.
+    *_, server = containers(docs, "Deployment", "calhousing-mlflow")
     port = free_port()
     process = as_process(
         server,
@@ -193,3 +195,13 @@ def test_the_predictor_gets_ready_and_passes_the_helm_test(
         assert checked.returncode == 0, (checked.stdout + checked.stderr)[-3000:]
     # The helm test's requests reached the prediction log the chart configured.
     assert (tmp_path / "predictions.db").stat().st_size > 0
+
+
+def test_the_mlflow_init_container_calls_a_real_command(docs: list[dict[str, Any]]) -> None:
+    init, _ = containers(docs, "Deployment", "calhousing-mlflow")
+    argv = [EXECUTABLES["calhousing"], *init["args"], "--help"]
+
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=60)
+
+    assert init["args"] == ["predlog-provision"]
+    assert done.returncode == 0 and "prediction log" in done.stdout, done.stderr
