@@ -18,7 +18,7 @@ PROFILES = (
     "default",
     *sorted(p.name.removesuffix("-values.yaml") for p in (CHART / "ci").glob("*-values.yaml")),
 )
-CUSTOM_GROUPS = ("serving.kserve.io", "monitoring.coreos.com")
+CUSTOM_GROUPS = ("serving.kserve.io", "monitoring.coreos.com", "gateway.networking.k8s.io")
 
 Manifest = dict[str, Any]
 
