@@ -112,8 +112,9 @@ def register(ctx: typer.Context) -> None:
     from training.register import register as run
 
     settings = _settings(ctx)
-    typer.echo(run(settings))
-    push_decision(settings)
+    decision = run(settings)
+    typer.echo(decision.summary(settings.registry.alias))
+    push_decision(settings, decision)
 
 
 @app.command()
@@ -136,9 +137,7 @@ def pipeline(
         typer.echo(f"@{settings.registry.alias} names version {version}: nothing to train")
         return
     with batch_job(settings.monitoring, TRAINING_JOB, settings.registry.model_name):
-        for summary in run_all(settings):
-            typer.echo(summary)
-        push_decision(settings)
+        push_decision(settings, run_all(settings, typer.echo))
 
 
 @app.command()

@@ -1,14 +1,14 @@
 """What a training run tells Prometheus: its promotion decision, pushed to the Pushgateway.
 
-Called at the edge (the `register` and `pipeline` commands) after `register` wrote its
-decision record; pushing is best effort and off without `monitoring.pushgateway_url`.
+Called at the edge (the `register` and `pipeline` commands) with the decision `register`
+returned; pushing is best effort and off without `monitoring.pushgateway_url`.
 """
 
 import time
 
 from core.settings import Settings
 from core.telemetry import DECISION, HOLDOUT_RMSE, TRAINING_JOB, Sample, push
-from training.records import DECISION_FILE, Decision, read_record
+from training.records import Decision
 
 
 def rmse_samples(decision: Decision) -> list[Sample]:
@@ -28,12 +28,11 @@ def decision_sample(decision: Decision, trigger: str, now: float) -> Sample:
     return Sample(DECISION, now, {"version": decision.version, "trigger": trigger})
 
 
-def push_decision(settings: Settings) -> None:
-    """Push the last decision: RMSE in the job's group, the decision in its outcome's group
-    (so the last time of every outcome survives the next run's push)."""
+def push_decision(settings: Settings, decision: Decision) -> None:
+    """Push the decision: RMSE in the job's group, the decision in its outcome's group (so the
+    last time of every outcome survives the next run's push)."""
     if settings.monitoring.pushgateway_url is None:
         return
-    decision = read_record(Decision, settings.train.artifacts_dir / DECISION_FILE)
     group = {"model": decision.model_name}
     push(settings.monitoring, TRAINING_JOB, group, rmse_samples(decision))
     sample = decision_sample(decision, settings.monitoring.trigger, time.time())

@@ -1,19 +1,23 @@
 """Every stage in one process, in DVC's order: what a Kubernetes training Job runs. The same
 functions as the DVC stages, so the two paths cannot drift apart."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from core.settings import Settings
 from training.evaluate import evaluate
 from training.ingest import ingest
 from training.prepare import prepare
+from training.records import Decision
 from training.register import register
 from training.train import train
 
-STAGES: tuple[Callable[[Settings], str], ...] = (ingest, prepare, train, evaluate, register)
+BEFORE_REGISTER: tuple[Callable[[Settings], str], ...] = (ingest, prepare, train, evaluate)
 
 
-def run_all(settings: Settings) -> Iterator[str]:
-    """Yield each stage's summary as soon as it is done."""
-    for stage in STAGES:
-        yield stage(settings)
+def run_all(settings: Settings, echo: Callable[[str], None]) -> Decision:
+    """Run every stage, passing each one's summary to `echo` as soon as it is done."""
+    for stage in BEFORE_REGISTER:
+        echo(stage(settings))
+    decision = register(settings)
+    echo(decision.summary(settings.registry.alias))
+    return decision

@@ -62,6 +62,8 @@ class Evaluation(Record):
 class Decision(Record):
     model_name: str
     version: str
+    family: str
+    """The model family of the registered version (the evaluation's winner)."""
     decision: str
     """`promoted`, `rejected` or `aborted` (the alias moved while we compared)."""
     reason: str
@@ -69,6 +71,13 @@ class Decision(Record):
     champion_version: str | None
     champion_holdout_rmse: float | None
     data_version: str
+
+    def summary(self, alias: str) -> str:
+        where = f" as @{alias}" if self.decision == "promoted" else ""
+        return (
+            f"register: {self.model_name} v{self.version} ({self.family}) "
+            f"{self.decision}{where}: {self.reason}"
+        )
 
 
 def write_record(record: Record, path: Path) -> None:

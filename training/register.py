@@ -174,6 +174,7 @@ def _decision(
     return Decision(
         model_name=registry.model_name,
         version=version,
+        family=evaluation.best,
         decision="promoted" if verdict.promote else "rejected",
         reason=verdict.reason,
         challenger_holdout_rmse=evaluation.winner.holdout.rmse,
@@ -183,7 +184,9 @@ def _decision(
     )
 
 
-def register(settings: Settings) -> str:
+def register(settings: Settings) -> Decision:
+    """Register the evaluation's winner, promote it if it passes the gate, and record why (on
+    the version, its run and in decision.json, DVC's output of this stage)."""
     import mlflow
 
     registry = settings.registry
@@ -204,8 +207,4 @@ def register(settings: Settings) -> str:
     record_decision(client, decision)
     record_evidence(client, decision, evaluation.winner.run_id, evidence, settings)
     write_record(decision, settings.train.artifacts_dir / DECISION_FILE)
-    where = f" as @{registry.alias}" if verdict.promote else ""
-    return (
-        f"register: {registry.model_name} v{version} ({evaluation.best}) "
-        f"{decision.decision}{where}: {decision.reason}"
-    )
+    return decision

@@ -212,7 +212,7 @@ def test_a_registry_holds_one_gauge_per_name_with_each_samples_labels() -> None:
 
 def _decision(outcome: str, champion: str | None) -> Decision:
     return Decision(
-        model_name="m", version="5", decision=outcome, reason="r",
+        model_name="m", version="5", family="linear", decision=outcome, reason="r",
         challenger_holdout_rmse=0.5,
         champion_version=champion, champion_holdout_rmse=0.4 if champion else None,
         data_version="d",

@@ -7,7 +7,7 @@ import pytest
 from core.errors import CalhousingError
 from core.settings import Family
 from training.policy import decide, select_best
-from training.records import Evaluated, Scores
+from training.records import Decision, Evaluated, Scores
 
 
 def _candidate(family: Family, validation: float, holdout: float, sane: bool = True) -> Evaluated:
@@ -66,3 +66,15 @@ def test_a_challenger_with_a_non_finite_score_is_rejected_even_without_champion(
 
 def test_a_champion_with_a_non_finite_score_is_replaced() -> None:
     assert decide(0.5, "1", math.nan).promote
+
+
+def test_a_decision_summarises_itself_naming_the_alias_only_when_promoted() -> None:
+    fields = {"model_name": "houses", "version": "7", "family": "linear", "reason": "why",
+              "challenger_holdout_rmse": 0.5, "champion_version": "6",
+              "champion_holdout_rmse": 0.6, "data_version": "d"}  # fmt: skip
+
+    promoted = Decision(decision="promoted", **fields).summary("production")
+    rejected = Decision(decision="rejected", **fields).summary("production")
+
+    assert promoted == "register: houses v7 (linear) promoted as @production: why"
+    assert rejected == "register: houses v7 (linear) rejected: why"

@@ -37,7 +37,7 @@ def _settings(root: Path, csv: Path, uri: str, family: Family, **registry: Any) 
 def _compete(settings: Settings) -> str:
     train(settings)
     evaluate(settings)
-    return register(settings)
+    return register(settings).summary(settings.registry.alias)
 
 
 def _alias(uri: str) -> str:
