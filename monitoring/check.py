@@ -47,6 +47,11 @@ class RetrainAttempt:
     name: str = ""
     launcher: str = ""
 
+    def describe(self) -> str:
+        if not self.started:
+            return f"not started: {self.reason}"
+        return f"started {self.name} ({self.launcher}): {self.reason}"
+
 
 @dataclass
 class Report:

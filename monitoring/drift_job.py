@@ -79,7 +79,7 @@ def summary(report: Report, path: Path) -> str:
                      f"(p {column.p_value:.2g})  mean {column.reference_mean:.3g} -> "
                      f"{column.live_mean:.3g}  {mark}")  # fmt: skip
     if report.retrain:
-        lines.append(f"  retrain: {report.retrain}")
+        lines.append(f"  retrain: {report.retrain.describe()}")
     return "\n".join(lines)
 
 

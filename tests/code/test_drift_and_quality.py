@@ -8,6 +8,7 @@ from core.features import FEATURE_NAMES
 from core.profile import FloatArray, ReferenceProfile, build_profile, with_prediction
 from core.settings import DriftSettings
 from monitoring import quality
+from monitoring.check import RetrainAttempt
 from monitoring.drift import compare, ks_on_bins, psi
 
 SETTINGS = DriftSettings()
@@ -98,3 +99,13 @@ def test_broken_data_fails_the_quality_gate_by_name(
     report = quality.check(x, profile, SETTINGS)
     assert not report.ok
     assert len(report.problems) == 1 and report.problems[0].startswith(problem), report.problems
+
+
+def test_a_retrain_attempt_reads_as_one_line() -> None:
+    started = RetrainAttempt(True, "drift in 2 consecutive window(s)", "retrain-7", "kubernetes")
+    held = RetrainAttempt(False, "cooldown: 3600 s left")
+
+    assert started.describe() == (
+        "started retrain-7 (kubernetes): drift in 2 consecutive window(s)"
+    )
+    assert held.describe() == "not started: cooldown: 3600 s left"
