@@ -20,19 +20,22 @@ def _client(settings: Settings) -> Any:
     return registry.connect(settings.mlflow.tracking_uri)
 
 
-def production_version(settings: Settings) -> str:
+def production_version(settings: Settings, client: Any | None = None) -> str:
     """The version the alias names; an error before the first promotion."""
     names = settings.registry
-    version = registry.alias_version(_client(settings), names.model_name, names.alias)
+    client = client if client is not None else _client(settings)
+    version = registry.alias_version(client, names.model_name, names.alias)
     if version is None:
         raise CalhousingError(f"{names.model_uri} names no version yet: nothing to check")
     return version
 
 
 def production_profile(settings: Settings) -> tuple[str, ReferenceProfile]:
-    """The version the alias names and the reference profile logged with it."""
-    version = production_version(settings)
-    found = _client(settings).get_model_version(settings.registry.model_name, version)
+    """The version the alias names and the reference profile logged with it (one client, so
+    one health check)."""
+    client = _client(settings)
+    version = production_version(settings, client)
+    found = client.get_model_version(settings.registry.model_name, version)
     with tempfile.TemporaryDirectory() as folder:
         uri = settings.mlflow.tracking_uri
         return version, registry.reference_profile(uri, str(found.run_id), Path(folder))
