@@ -1,5 +1,5 @@
 # Cluster, image and chart targets, included by the top Makefile.
-# kind path: make cluster-up image kind-load deploy  ->  make retrain / make ingress-check / make cluster-down
+# kind path: make cluster-up image kind-load deploy  ->  make retrain / make gateway-check / make cluster-down
 
 CLUSTER ?= calhousing
 RELEASE ?= calhousing
@@ -16,9 +16,9 @@ TEST_BASE ?= localhost/calhousing-base:bookworm
 TEST_IMAGE ?= localhost/calhousing-mlops:test
 CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
 
-.PHONY: cluster-up image kind-load deploy retrain ingress-check cluster-down image-test chart-test lint-delivery
+.PHONY: cluster-up image kind-load deploy retrain gateway-check cluster-down image-test chart-test lint-delivery
 
-cluster-up: ## kind cluster + ingress-nginx, cert-manager, KServe, kube-prometheus-stack (PROFILE=kind-plain: no KServe)
+cluster-up: ## kind cluster + Gateway API (Traefik), cert-manager, KServe, kube-prometheus-stack (PROFILE=kind-plain: no KServe)
 	kind create cluster --name $(CLUSTER) --config kind-config.yaml --image "$$(. k8s/versions.env && echo $$KIND_NODE_IMAGE)"
 	k8s/bootstrap.sh $(if $(filter kind-plain,$(PROFILE)),--no-kserve)
 
@@ -36,9 +36,15 @@ retrain: ## Start a retrain Job from the CronJob's template and wait for it
 	kubectl -n $(NAMESPACE) create job --from=cronjob/$(RELEASE)-retrain $$job; \
 	kubectl -n $(NAMESPACE) wait --for=condition=complete job/$$job --timeout=30m
 
-ingress-check: ## V2 REST and gRPC (TLS) through the ingress, then `helm test`
-	MODEL_NAME=calhousing REST_URL=http://calhousing.localtest.me \
-	GRPC_TARGET=grpc.calhousing.localtest.me:443 GRPC_CA=.run/k8s/grpc-tls.crt \
+# Where the Gateway answers: kind's defaults (*.localtest.me is 127.0.0.1, mapped to the node;
+# the self-signed certificate from `make deploy`). On k3s: REST_URL=https://calhousing.example.com
+# GRPC_TARGET=grpc.calhousing.example.com:443 GRPC_CA=system.
+REST_URL ?= http://calhousing.localtest.me
+GRPC_TARGET ?= grpc.calhousing.localtest.me:443
+GRPC_CA ?= .run/k8s/gateway-tls.crt
+
+gateway-check: ## V2 REST and gRPC (TLS) through the Gateway, then `helm test` (REST_URL, GRPC_TARGET, GRPC_CA)
+	MODEL_NAME=calhousing REST_URL=$(REST_URL) GRPC_TARGET=$(GRPC_TARGET) GRPC_CA=$(GRPC_CA) \
 	$(RUN) python helm/calhousing/files/smoke_test.py
 	helm test $(RELEASE) -n $(NAMESPACE)
 

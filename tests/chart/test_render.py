@@ -99,6 +99,9 @@ def test_the_kserve_profile_renders_custom_resources() -> None:
         "ServingRuntime",
         "ServiceMonitor",
         "PrometheusRule",
+        "Gateway",
+        "HTTPRoute",
+        "GRPCRoute",
     }
 
 

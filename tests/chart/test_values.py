@@ -7,7 +7,7 @@ from typing import Any
 import helm_python
 import pytest
 
-from tests.chart.manifests import kinds, one, render, render_profile
+from tests.chart.manifests import kinds, one, render
 
 
 def _env(container: dict[str, Any]) -> dict[str, Any]:
@@ -74,12 +74,13 @@ def test_cert_manager_fills_the_grpc_certificate_when_an_issuer_is_named() -> No
     assert grpc["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "letsencrypt"
 
 
-def test_on_k3s_cert_manager_issues_the_rest_certificate_too() -> None:
-    rest = one(render_profile("k3s"), "Ingress", "calhousing-rest")
+def test_cert_manager_fills_the_rest_certificate_when_an_issuer_is_named() -> None:
+    tls = {"tlsSecretName": "calhousing-rest-tls", "clusterIssuer": "letsencrypt"}
+    rest = one(render({"ingress": {"rest": tls}}), "Ingress", "calhousing-rest")
 
     assert rest["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "letsencrypt"
     assert rest["spec"]["tls"] == [
-        {"hosts": ["calhousing.example.com"], "secretName": "calhousing-rest-tls"}
+        {"hosts": ["calhousing.localtest.me"], "secretName": "calhousing-rest-tls"}
     ]
 
 

@@ -5,18 +5,24 @@ retrain it, upgrade it under load, uninstall it."""
 
 import base64
 import json
+import os
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from tests.cluster.conftest import Namespace
 from tests.cluster.kube import CHART, LOCAL_VALUES, KubeError, eventually
-from tests.cluster.release import MODEL, ROWS, Release, tags
+from tests.cluster.release import MODEL, ROWS, Release, pretty, tags
+
+SMOKE_TEST = CHART / "files" / "smoke_test.py"
 
 # The install trains the first model: minutes on two cores.
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1800)]
@@ -25,8 +31,26 @@ NAME = "calhousing"
 OVERRIDES = "drift.consecutive=1,drift.cooldownSeconds=0"
 
 
+GATEWAY_HOSTS = ("calhousing.localtest.me", "grpc.calhousing.localtest.me")
+
+
 @pytest.fixture(scope="module")
-def release(restricted_namespace: Namespace) -> Iterator[Release]:
+def gateway_ca(restricted_namespace: Namespace, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Gateway's certificate (self-signed, both host names), as `make deploy` makes it."""
+    out = tmp_path_factory.mktemp("gateway-tls")
+    crt, key = out / "tls.crt", out / "tls.key"
+    san = ",".join(f"DNS:{host}" for host in GATEWAY_HOSTS)
+    openssl = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+               "-subj", f"/CN={GATEWAY_HOSTS[0]}", "-addext", f"subjectAltName={san}",
+               "-keyout", str(key), "-out", str(crt)]  # fmt: skip
+    subprocess.run(openssl, check=True, capture_output=True)
+    tls = ("create", "secret", "tls", "calhousing-gateway-tls", f"--cert={crt}", f"--key={key}")
+    restricted_namespace.kube.kubectl("-n", restricted_namespace.name, *tls)
+    return crt
+
+
+@pytest.fixture(scope="module")
+def release(restricted_namespace: Namespace, gateway_ca: Path) -> Iterator[Release]:
     kube, ns = restricted_namespace.kube, restricted_namespace.name
     start = time.monotonic()
     kube.helm("install", NAME, str(CHART), "-n", ns, "-f", str(LOCAL_VALUES), "--set", OVERRIDES,
@@ -112,6 +136,46 @@ def test_v2_rest_and_grpc_agree_through_the_service(release: Release, layout: st
     np.testing.assert_allclose(by_rest.values, by_grpc.values, rtol=1e-9)
     assert by_rest.model_version == by_grpc.model_version == release.alias_version()
     assert ((by_rest.values > 0.1) & (by_rest.values < 6)).all()
+
+
+def _accepted(status: dict[str, Any], *conditions: str) -> bool:
+    found = {c["type"]: c["status"] for c in status.get("conditions", [])}
+    return all(found.get(c) == "True" for c in conditions)
+
+
+def test_the_gateway_is_programmed_and_both_routes_are_accepted(release: Release) -> None:
+    def programmed() -> dict[str, Any] | None:
+        gateway = release.get("gateway", NAME)
+        return gateway if _accepted(gateway.get("status", {}), "Accepted", "Programmed") else None
+
+    gateway = eventually(programmed, 120, "Traefik to program the Gateway")
+    listeners = {li["name"]: li for li in gateway["status"]["listeners"]}
+    assert set(listeners) == {"http", "https-0", "https-1"}
+    assert all(_accepted(li, "Accepted", "ResolvedRefs") for li in listeners.values())
+    for kind, name in (("httproute", f"{NAME}-rest"), ("grpcroute", f"{NAME}-grpc")):
+        [parent] = release.get(kind, name)["status"]["parents"]
+        assert parent["controllerName"] == "traefik.io/gateway-controller"
+        assert _accepted(parent, "Accepted", "ResolvedRefs"), pretty(parent)
+
+
+def test_v2_rest_and_grpc_over_tls_answer_through_the_gateway(
+    release: Release, gateway_ca: Path
+) -> None:
+    """The smoke test `make gateway-check` runs, sent to Traefik's Service with the host names
+    (as curl's --resolve): REST on the HTTP listener, gRPC through TLS on an HTTPS one."""
+    traefik = release.kube.get("-n", "traefik", "service", "traefik")["spec"]["clusterIP"]
+    env = {"PATH": os.environ["PATH"], "MODEL_NAME": MODEL, "CONNECT_TO": traefik,
+           "REST_URL": f"http://{GATEWAY_HOSTS[0]}", "GRPC_TARGET": f"{GATEWAY_HOSTS[1]}:443",
+           "GRPC_CA": str(gateway_ca)}  # fmt: skip
+
+    def smoke() -> str | None:
+        run = subprocess.run([sys.executable, str(SMOKE_TEST)], env=env, capture_output=True,
+                             text=True, timeout=120, check=False)  # fmt: skip
+        return run.stdout if run.returncode == 0 else None
+
+    out = eventually(smoke, 60, "V2 through the Gateway", step_s=3)
+    print(f"\nthrough the Gateway (Traefik {traefik}): {out.strip()}")
+    assert out.startswith("REST ") and ", gRPC " in out
 
 
 def test_helm_test_passes(release: Release) -> None:

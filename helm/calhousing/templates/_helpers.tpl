@@ -152,3 +152,12 @@ CKV_K8S_35=Settings come from the environment only: MLflow's credentials and the
 - name: CALHOUSING_MLFLOW__BACKEND_STORE_URI
   value: {{ printf "postgresql://%s:$(POSTGRES_PASSWORD)@%s-postgresql:5432/%s" .Values.postgresql.username $fullname .Values.postgresql.database | quote }}
 {{- end }}
+
+{{/* The Gateway listeners the routes attach to: those named, and the release's own Gateway. */}}
+{{- define "calhousing.gatewayParents" -}}
+{{- $parents := .Values.gateway.parentRefs }}
+{{- if .Values.gateway.create.enabled }}
+{{- $parents = append $parents (dict "name" (include "calhousing.fullname" .)) }}
+{{- end }}
+{{- toYaml $parents }}
+{{- end }}
