@@ -230,6 +230,26 @@ def feedback(
         typer.echo(f"  v{version}: realized RMSE {rmse:.4f} on {count} labelled row(s)")
 
 
+@app.command("secret-init")
+@user_errors
+def secret_init(
+    name: Annotated[str, typer.Argument(help="The Secret to create unless it exists.")],
+    namespace: Annotated[str, typer.Option(help="Its namespace.")],
+    key: Annotated[list[str], typer.Option(help="A key to fill with a random value.")],
+    label: Annotated[list[str], typer.Option(help="KEY=VALUE label of the Secret.")] = [],  # noqa: B006
+) -> None:
+    """Create a Secret of random values once and never change it (the chart's hook: stable
+    generated passwords without Helm's `lookup`, which Argo CD cannot run)."""
+    from calhousing.secret_init import create_once
+    from monitoring.launchers import kubernetes_client
+
+    if bad := [pair for pair in label if "=" not in pair]:
+        raise CalhousingError(f"--label takes KEY=VALUE, not {', '.join(bad)}")
+    labels = dict(pair.split("=", 1) for pair in label)
+    created = create_once(kubernetes_client(), namespace, name, key, labels)
+    typer.echo(f"secret {namespace}/{name}: {'created' if created else 'exists, unchanged'}")
+
+
 @app.command("predlog-provision")
 @user_errors
 def predlog_provision(

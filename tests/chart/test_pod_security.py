@@ -91,13 +91,19 @@ def test_every_container_declares_requests_and_limits(profile: str) -> None:
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-def test_only_the_drift_check_mounts_a_service_account_token(profile: str) -> None:
-    """Only the drift check calls the Kubernetes API (to start retrain Jobs and roll out), and
-    it does so as the retrain trigger's account; no other pod gets a token."""
-    mounting = [p for p in pods(profile) if p.spec.get("automountServiceAccountToken") is not False]
-    expected = [] if profile == "default" else ["drift"]  # the cluster profiles enable drift
-    assert [p.labels["app.kubernetes.io/component"] for p in mounting] == expected
-    assert all(p.spec["serviceAccountName"] == "calhousing-retrain-trigger" for p in mounting)
+def test_only_the_api_callers_mount_a_service_account_token(profile: str) -> None:
+    """Two workloads call the Kubernetes API: the drift check (retrain Jobs, rollout) as the
+    retrain trigger's account, and the hook that creates the database's Secret once, as its
+    own; no other pod gets a token."""
+    mounting = {
+        p.labels["app.kubernetes.io/component"]: p.spec["serviceAccountName"]
+        for p in pods(profile)
+        if p.spec.get("automountServiceAccountToken") is not False
+    }
+    expected = {"secret-init": "calhousing-secret-init"}
+    if profile != "default":  # the cluster profiles enable drift
+        expected["drift"] = "calhousing-retrain-trigger"
+    assert mounting == expected
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -114,11 +120,11 @@ def test_project_containers_have_a_read_only_root_and_writable_scratch(profile: 
                 assert "/tmp" in mounts, f"{pod.source}/{c['name']}"
 
 
-def test_rbac_grants_exactly_the_retrain_trigger_rules() -> None:
+def test_rbac_grants_exactly_the_retrain_trigger_and_secret_init_rules() -> None:
     docs = render_profile("default")
-    roles = [d for d in docs if d["kind"] in ("Role", "ClusterRole")]
-    assert [r["kind"] for r in roles] == ["Role"]
-    assert roles[0]["rules"] == [
+    roles = {d["metadata"]["name"]: d for d in docs if d["kind"] in ("Role", "ClusterRole")}
+    assert {r["kind"] for r in roles.values()} == {"Role"}
+    assert roles["calhousing-retrain-trigger"]["rules"] == [
         {
             "apiGroups": ["batch"],
             "resources": ["cronjobs"],
@@ -131,17 +137,23 @@ def test_rbac_grants_exactly_the_retrain_trigger_rules() -> None:
             "verbs": ["create", "get", "list", "watch"],
         },
     ]
-    binding = one(docs, "RoleBinding")
-    assert binding["subjects"] == [
-        {"kind": "ServiceAccount", "name": "calhousing-retrain-trigger", "namespace": "calhousing"}
+    # Create only: it can read no Secret, the one it makes included.
+    assert roles["calhousing-secret-init"]["rules"] == [
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]}
     ]
-    assert binding["roleRef"]["name"] == roles[0]["metadata"]["name"]
+    assert set(roles) == {"calhousing-retrain-trigger", "calhousing-secret-init"}
+    for binding in (d for d in docs if d["kind"] == "RoleBinding"):
+        name = binding["roleRef"]["name"]
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": name, "namespace": "calhousing"}
+        ]
     assert not [d for d in docs if d["kind"] == "ClusterRoleBinding"]
 
 
 def test_the_retrain_trigger_can_be_left_out() -> None:
     docs = render({"retrainTrigger": {"enabled": False}})
-    assert not {"Role", "RoleBinding", "ServiceAccount"} & {d["kind"] for d in docs}
+    rbac = {"Role", "RoleBinding", "ServiceAccount"}
+    assert not [d for d in docs if d["kind"] in rbac and "retrain" in d["metadata"]["name"]]
 
 
 # A NetworkPolicy evaluator, enough for this chart: same-namespace pod selectors, ipBlocks and

@@ -103,12 +103,45 @@ def test_every_credential_in_the_rendered_chart_comes_from_a_secret(name: str) -
     assert literal == [] and in_values == []
 
 
-def test_the_only_rendered_secret_is_generated_at_install_and_never_a_constant() -> None:
-    first, second = ([d for d in render({}) if d["kind"] == "Secret"] for _ in range(2))
-    assert [s["metadata"]["name"] for s in first] == ["calhousing-postgresql"]
-    assert first[0]["data"]["password"] != second[0]["data"]["password"]
-    assert first[0]["data"]["predlog-password"] != first[0]["data"]["password"]
-    assert not [d for d in variant("external-db") if d["kind"] == "Secret"]
+def _secret_init(docs: list[Manifest]) -> list[str]:
+    job = one(docs, "Job", "calhousing-secret-init")
+    args: list[str] = job["spec"]["template"]["spec"]["containers"][0]["args"]
+    return args
+
+
+def test_no_secret_is_rendered_so_a_render_without_a_cluster_rotates_nothing() -> None:
+    """Argo CD renders without a cluster: a password made in a template would change at every
+    sync. The chart renders no Secret; a hook Job creates the database's once."""
+    docs = render({})
+    assert not [d for d in docs if d["kind"] == "Secret"]
+    args = _secret_init(docs)
+    assert args[:3] == ["secret-init", "calhousing-postgresql", "--namespace=calhousing"]
+    assert {"--key=password", "--key=predlog-password"} <= set(args)
+    hook = one(docs, "Job", "calhousing-secret-init")["metadata"]["annotations"]
+    assert hook["helm.sh/hook"] == "pre-install,pre-upgrade"
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{"postgresql": {"existingSecret": "db-credentials"}}, EXTERNAL_DB],
+    ids=["existing-secret", "external-db"],
+)
+def test_a_secret_of_the_users_own_means_no_secret_init_at_all(values: dict[str, Any]) -> None:
+    docs = render(values)
+    assert not [d for d in docs if "secret-init" in d["metadata"]["name"]]
+    assert not [d for d in docs if d["kind"] == "Secret"]
+
+
+def test_an_existing_secret_is_what_every_database_client_reads() -> None:
+    docs = render({"postgresql": {"existingSecret": "db-credentials"}, "drift": {"enabled": True}})
+    refs = {
+        (ref["secretKeyRef"]["name"], ref["secretKeyRef"]["key"])
+        for pod in pod_templates(docs)
+        for c in [*pod.spec.get("initContainers", []), *pod.spec["containers"]]
+        for ref in (e.get("valueFrom", {}) for e in c.get("env", []))
+        if "secretKeyRef" in ref
+    }
+    assert refs == {("db-credentials", "password"), ("db-credentials", "predlog-password")}
 
 
 def grants(role: Manifest) -> Iterator[tuple[str, str, str]]:

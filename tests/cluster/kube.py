@@ -2,6 +2,7 @@
 kubeconfig `make local-cluster` writes, with JSON out and the command's stderr in every
 failure. Paths come from k8s/local/env.sh, the scripts' one source of settings."""
 
+import base64
 import json
 import subprocess
 import time
@@ -75,6 +76,21 @@ class Kube:
         docs = manifest if isinstance(manifest, list) else [manifest]
         body = json.dumps({"apiVersion": "v1", "kind": "List", "items": docs})
         return self.kubectl("apply", "-f", "-", *args, input=body)
+
+    def api_as(self, account: str, namespace: str) -> Any:
+        """A Python API client that authenticates as a ServiceAccount, with its own token."""
+        from kubernetes import client
+
+        token = self.kubectl("create", "token", account, "-n", namespace).strip()
+        config = json.loads(self.kubectl("config", "view", "--raw", "-o", "json"))
+        cluster = config["clusters"][0]["cluster"]
+        ca = self.kubeconfig.parent / "ca.crt"
+        ca.write_bytes(base64.b64decode(cluster["certificate-authority-data"]))
+        configuration = client.Configuration()
+        configuration.host = cluster["server"]
+        configuration.ssl_ca_cert = str(ca)
+        configuration.api_key = {"authorization": f"Bearer {token}"}
+        return client.ApiClient(configuration)
 
 
 def eventually(probe: Callable[[], T | None], timeout_s: float, what: str, step_s: float = 1) -> T:

@@ -4,7 +4,6 @@ and RBAC. Logged windows -> drift check -> a retrain Job the real Job controller
 counts as done; the cooldown and a running retrain hold further triggers; a data-quality
 failure or reference traffic starts nothing; the rollout patches the predictor."""
 
-import base64
 import json
 import time
 from collections.abc import Iterator
@@ -13,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from kubernetes import client
 from sqlalchemy import insert
 
 from core.features import FEATURE_NAMES
@@ -74,20 +72,6 @@ def _established(kube: Kube) -> bool:
     return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
 
-def _api_as_trigger(kube: Kube, namespace: str) -> Any:
-    """An API client that authenticates as the trigger ServiceAccount, with its own token."""
-    token = kube.kubectl("create", "token", TRIGGER, "-n", namespace).strip()
-    config = json.loads(kube.kubectl("config", "view", "--raw", "-o", "json"))
-    cluster = config["clusters"][0]["cluster"]
-    ca = kube.kubeconfig.parent / "ca.crt"
-    ca.write_bytes(base64.b64decode(cluster["certificate-authority-data"]))
-    configuration = client.Configuration()
-    configuration.host = cluster["server"]
-    configuration.ssl_ca_cert = str(ca)
-    configuration.api_key = {"authorization": f"Bearer {token}"}
-    return client.ApiClient(configuration)
-
-
 @pytest.fixture(scope="module")
 def profile(california_xy: tuple[FloatArray, FloatArray]) -> ReferenceProfile:
     x, y = california_xy
@@ -98,7 +82,7 @@ def profile(california_xy: tuple[FloatArray, FloatArray]) -> ReferenceProfile:
 def cluster(drift_namespace: tuple[Namespace, str]) -> Iterator["Cluster"]:
     namespace, mode = drift_namespace
     yield Cluster(
-        namespace.kube, namespace.name, mode, _api_as_trigger(namespace.kube, namespace.name)
+        namespace.kube, namespace.name, mode, namespace.kube.api_as(TRIGGER, namespace.name)
     )
     namespace.kube.kubectl("delete", "jobs", "--all", "-n", namespace.name, "--wait=true")
 

@@ -244,8 +244,18 @@ def _predictors(release: Release) -> set[str]:
     return {p["metadata"]["name"] for p in pods if "deletionTimestamp" not in p["metadata"]}
 
 
+def test_the_hook_made_the_database_secret_and_keeps_it_across_upgrades(release: Release) -> None:
+    """The upgrade below runs the hook again: it must leave the passwords as they are."""
+    secret = release.get("secret", f"{NAME}-postgresql")
+    assert set(secret["data"]) == {"password", "predlog-password"}
+    assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    assert not release.items("serviceaccounts", "--field-selector",
+                             f"metadata.name={NAME}-secret-init")  # fmt: skip
+
+
 def test_helm_upgrade_rolls_the_predictor_with_zero_failed_requests(release: Release) -> None:
     before = _predictors(release)
+    passwords = release.get("secret", f"{NAME}-postgresql")["data"]
     stop, failures, answered = threading.Event(), [], [0]
 
     def load() -> None:
@@ -274,6 +284,7 @@ def test_helm_upgrade_rolls_the_predictor_with_zero_failed_requests(release: Rel
         thread.join()
     after = _predictors(release)
     assert not before & after, "the upgrade rolled every predictor pod"
+    assert release.get("secret", f"{NAME}-postgresql")["data"] == passwords
     print(f"\nhelm upgrade under load: {answered[0]} requests answered, {len(failures)} failed")
     assert answered[0] > 50 and failures == []
 

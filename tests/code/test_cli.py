@@ -16,3 +16,12 @@ def test_commands_that_read_the_prediction_log_refuse_clearly_when_it_is_off(
 
     assert result.exit_code == 1
     assert "the prediction log is off" in result.output
+
+
+def test_secret_init_refuses_a_label_that_is_not_key_value() -> None:
+    args = ["secret-init", "db", "--namespace", "ns", "--key", "password", "--label", "oops"]
+
+    result = CliRunner().invoke(app, args)
+
+    assert result.exit_code == 1
+    assert "--label takes KEY=VALUE, not oops" in result.output
