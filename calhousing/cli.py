@@ -197,20 +197,6 @@ def drift(
 
 @app.command()
 @user_errors
-def rollout(ctx: typer.Context) -> None:
-    """Move serving to the version the alias names, if the prediction log shows another."""
-    from core.predstore import connect
-    from monitoring.drift_job import production_version
-    from monitoring.rollout import reconcile
-    from monitoring.store import last_served_version
-
-    settings = _settings(ctx)
-    served = last_served_version(connect(_predlog_url(settings)))
-    typer.echo(reconcile(settings, production_version(settings), served))
-
-
-@app.command()
-@user_errors
 def feedback(
     labels: Annotated[Path, typer.Argument(help="CSV with request_id, row, value columns.")],
     ctx: typer.Context,

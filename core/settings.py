@@ -144,6 +144,10 @@ class ServeSettings(Section):
     not ready, for the first training Job instead of crash-looping."""
     model_wait_interval_s: float = Field(5.0, gt=0)
     """Pause between two looks at the registry while waiting."""
+    follow_alias_s: float = Field(30.0, ge=0)
+    """How often a server started on an alias (`models:/<name>@production`) asks the registry
+    where the alias points, and moves to that version when it changed: loaded beside the one
+    serving, then swapped in between two requests. 0: serve the version loaded at start."""
 
 
 class MonitoringSettings(Section):
@@ -222,11 +226,6 @@ class DriftSettings(Section):
     """Set by the drift check on the retrain it starts (env CALHOUSING_DRIFT__RETRAIN_TAGS, as
     JSON): the trigger's reason and window statistics; register copies them onto the
     challenger's run and model version."""
-    rollout: Literal["reload", "deployment", "inferenceservice"] = "reload"
-    """How serving moves to a newly promoted version: MLServer's reload API (local), a rolling
-    restart of the predictor Deployment (plain mode), or an InferenceService update (KServe)."""
-    rollout_target: str = "calhousing-predictor"
-    """The Deployment or InferenceService to roll out (unused by `reload`)."""
     report_dir: Path = RUN_DIR / "drift"
     """Where each check writes its JSON report (also logged to MLflow)."""
     experiment: str = "calhousing-drift"

@@ -105,6 +105,15 @@ def resolve(client: "MlflowClient", uri: str) -> ModelRef:
     return ModelRef(name, str(found.version), str(found.run_id or ""))
 
 
+def alias_version(tracking_uri: str, uri: str) -> str | None:
+    """The version the alias in `uri` points to now; None while it points nowhere."""
+    check_tracking_server(tracking_uri)
+    try:
+        return resolve(registry.connect(tracking_uri), uri).version
+    except ModelUnavailableError:  # the alias was deleted: keep serving what is loaded
+        return None
+
+
 def load_when_available(
     wait: Wait, uri: str, tracking_uri: str, scratch: Path, *, compiled: bool
 ) -> LoadedModel:

@@ -85,6 +85,11 @@ MODEL_LOADED: Final = Gauge(
     "calhousing_model_load_timestamp_seconds", "Unix time the version was loaded.", LABELS,
     multiprocess_mode="livemostrecent",
 )  # fmt: skip
+SWITCHES: Final = Counter(
+    "calhousing_model_switches",
+    "Moves to another version while serving (the alias moved); `version` is the one moved to.",
+    LABELS,
+)
 LOAD_FAILURES: Final = Counter(
     "calhousing_model_load_failures",
     "Failed model loads; the version is `unresolved` when the registry never named one.",
@@ -273,3 +278,7 @@ def loading(model: str) -> None:
 
 def load_failed(model: str, version: str = "unresolved") -> None:
     LOAD_FAILURES.labels(model, version).inc()
+
+
+def switched(model: str, version: str) -> None:
+    SWITCHES.labels(model, version).inc()

@@ -25,6 +25,7 @@ class RuntimeConfig(BaseModel):
     compiled_trees: bool
     model_wait_s: float
     model_wait_interval_s: float
+    follow_alias_s: float
     predlog: PredlogSettings
 
     @classmethod
@@ -38,6 +39,7 @@ class RuntimeConfig(BaseModel):
             compiled_trees=serve.compiled_trees,
             model_wait_s=serve.model_wait_s,
             model_wait_interval_s=serve.model_wait_interval_s,
+            follow_alias_s=serve.follow_alias_s,
             predlog=settings.predlog,
         )
 

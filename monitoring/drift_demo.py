@@ -2,8 +2,8 @@
 
 Sends traffic whose incomes doubled in Southern California to the local server, waits for the
 prediction log to write it, runs the drift check (which retrains in a local process once the
-window has drifted), prints the promotion decision, rolls serving out if the alias moved, and
-asks the server which version answers now.
+window has drifted), prints the promotion decision and, when the alias moved, waits for the
+server to follow it (serve.follow_alias_s) before asking which version answers now.
 """
 
 import json
@@ -16,11 +16,8 @@ import pandas as pd
 
 from core.errors import CalhousingError
 from core.features import FEATURE_NAMES
-from core.predstore import connect
 from core.settings import Settings, load_settings
 from monitoring.drift_job import production_version, run
-from monitoring.rollout import reconcile
-from monitoring.store import last_served_version
 
 ROWS, BATCH = 600, 20
 SOUTH = 34.5
@@ -53,6 +50,17 @@ def send(settings: Settings, rows: np.ndarray) -> str:
     return version
 
 
+def serving_after_follow(settings: Settings, before: str) -> str:
+    """The version answering once the server has had time to follow the alias."""
+    production = production_version(settings)
+    rows = drifted_rows(settings, seed=1)[:BATCH]
+    deadline = time.monotonic() + 2 * settings.serve.follow_alias_s + 60
+    while (served := send(settings, rows)) != production and time.monotonic() < deadline:
+        time.sleep(1)
+    moved = f"followed the alias from v{before}" if served != before else "the alias did not move"
+    return f"serving now: v{served} ({moved})"
+
+
 def main() -> int:
     settings = load_settings()
     before = send(settings, drifted_rows(settings))
@@ -64,9 +72,7 @@ def main() -> int:
     if outcome == 3 and decision.exists():
         record = json.loads(decision.read_text())
         print(f"decision: v{record['version']} {record['decision']}: {record['reason']}")
-    served = last_served_version(connect(str(settings.predlog.url)))
-    print(reconcile(settings, production_version(settings), served))
-    print(f"serving now: v{send(settings, drifted_rows(settings, seed=1)[:BATCH])}")
+    print(serving_after_follow(settings, before))
     return int(outcome)
 
 

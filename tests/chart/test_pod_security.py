@@ -92,7 +92,7 @@ def test_every_container_declares_requests_and_limits(profile: str) -> None:
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_only_the_api_callers_mount_a_service_account_token(profile: str) -> None:
-    """Two workloads call the Kubernetes API: the drift check (retrain Jobs, rollout) as the
+    """Two workloads call the Kubernetes API: the drift check (retrain Jobs) as the
     retrain trigger's account, and the hook that creates the database's Secret once, as its
     own; no other pod gets a token."""
     mounting = {

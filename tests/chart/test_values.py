@@ -7,7 +7,7 @@ from typing import Any
 import helm_python
 import pytest
 
-from tests.chart.manifests import kinds, one, render
+from tests.chart.manifests import kinds, one, pod_templates, render
 
 
 def _env(container: dict[str, Any]) -> dict[str, Any]:
@@ -259,3 +259,13 @@ def test_cross_field_rules_fail_the_render_with_a_message(
         helm_python.HelmRenderError, match=message.replace("(", r"\(").replace(")", r"\)")
     ):
         render(values)
+
+
+@pytest.mark.parametrize("mode", ["plain", "kserve"])
+def test_every_predictor_follows_the_alias_at_the_period_set(mode: str) -> None:
+    docs = render({"serving": {"mode": mode, "followAliasSeconds": 12}})
+    [predictor] = [
+        t for t in pod_templates(docs) if t.labels["app.kubernetes.io/component"] == "predictor"
+    ]
+    env = {e["name"]: e.get("value") for e in predictor.spec["containers"][0]["env"]}
+    assert env["CALHOUSING_SERVE__FOLLOW_ALIAS_S"] == "12"

@@ -2,7 +2,7 @@
 them: with the retrain trigger ServiceAccount's own token, on the chart's own retrain CronJob
 and RBAC. Logged windows -> drift check -> a retrain Job the real Job controller runs; 409
 counts as done; the cooldown and a running retrain hold further triggers; a data-quality
-failure or reference traffic starts nothing; the rollout patches the predictor."""
+failure or reference traffic starts nothing."""
 
 import json
 import time
@@ -20,7 +20,6 @@ from core.profile import FloatArray, ReferenceProfile, build_profile, with_predi
 from core.settings import Settings
 from monitoring.check import Report, RetrainAttempt, run_check
 from monitoring.launchers import KubernetesLauncher, job_name
-from monitoring.rollout import rollout_for
 from monitoring.trigger import RetrainRequest
 from tests.chart.manifests import render
 from tests.cluster.conftest import Namespace
@@ -239,7 +238,7 @@ def test_no_drift_on_reference_traffic_starts_nothing(
     assert report.status == "no_drift" and not cluster.jobs()
 
 
-def test_the_chart_rbac_lets_the_trigger_check_retrain_and_roll_out(
+def test_the_chart_rbac_lets_the_trigger_check_and_retrain(
     tmp_path: Path, california_xy: Any, profile: ReferenceProfile, cluster: Cluster
 ) -> None:
     settings = _settings(tmp_path, cluster.namespace, consecutive=1)
@@ -248,9 +247,3 @@ def test_the_chart_rbac_lets_the_trigger_check_retrain_and_roll_out(
         settings, profile, cluster, _log(settings, base, *_traffic(california_xy, 9, 1.8))
     )
     assert report.retrain and report.retrain.started
-    kind, target = ("deployment", "calhousing-predictor") if cluster.mode == "plain" else (
-        "inferenceservice", "calhousing")  # fmt: skip
-    rollout = _settings(tmp_path, cluster.namespace, rollout=kind, rollout_target=target)
-    rollout_for(rollout, cluster.api).roll("2")
-    patched = cluster.kube.get(kind, target, "-n", cluster.namespace)
-    assert "calhousing.io/model-version" in json.dumps(patched)

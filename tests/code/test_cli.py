@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 from calhousing.cli import app
 
 
-@pytest.mark.parametrize("command", [["rollout"], ["feedback", "labels.csv"]])
+@pytest.mark.parametrize("command", [["feedback", "labels.csv"]])
 def test_commands_that_read_the_prediction_log_refuse_clearly_when_it_is_off(
     command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -15,11 +15,3 @@ own database and role; the role's password comes from the PostgreSQL Secret's
 - name: CALHOUSING_PREDLOG__URL
   value: {{ printf "postgresql://%s:$(PREDLOG_PASSWORD)@%s-postgresql:5432/%s" .Values.postgresql.predlogUsername (include "calhousing.fullname" .) .Values.drift.predlogDatabase | quote }}
 {{- end }}
-
-{{/* The rollout target: the InferenceService in KServe mode, else the predictor Deployment. */}}
-{{- define "calhousing.rolloutEnv" -}}
-- name: CALHOUSING_DRIFT__ROLLOUT
-  value: {{ ternary "inferenceservice" "deployment" (eq .Values.serving.mode "kserve") }}
-- name: CALHOUSING_DRIFT__ROLLOUT_TARGET
-  value: {{ ternary (include "calhousing.fullname" .) (include "calhousing.predictorService" .) (eq .Values.serving.mode "kserve") | quote }}
-{{- end }}

@@ -9,7 +9,7 @@ env:
   # Pods are reached on their own IP, not on loopback.
   {{- if eq .Values.mlflow.backend.type "postgresql" }}
   # Every served row goes to the prediction log on the release's PostgreSQL (its own database),
-  # which the drift check reads and which makes a rollout auditable.
+  # which the drift check reads and which shows which version answered each request.
   {{- include "calhousing.predlogEnv" . | nindent 2 }}
   {{- else }}
   # No database of the release to log to (a pod's disk is no log): the prediction log is off.
@@ -31,6 +31,9 @@ env:
   # predictor waits for the first training Job instead of exiting and crash-looping.
   - name: CALHOUSING_SERVE__MODEL_WAIT_S
     value: {{ sub .Values.serving.startupSeconds 30 | quote }}
+  # Serving follows the alias: a promoted (or rolled back) version is served within a period.
+  - name: CALHOUSING_SERVE__FOLLOW_ALIAS_S
+    value: {{ .Values.serving.followAliasSeconds | quote }}
   {{- with .Values.serving.modelUri }}
   - name: CALHOUSING_SERVE__MODEL_URI
     value: {{ . | quote }}
