@@ -6,7 +6,8 @@ rollback (moving it back) all move one thing: the alias. So the server started o
 version, loads it beside the one serving and swaps it in between two requests: no request
 fails, readiness never drops, and it is the same in every deployment (local, a plain
 Deployment, KServe) because it runs inside the runtime. A version that fails to load is
-counted and tried again a period later while the old one keeps serving.
+counted and tried again a period later while the old one keeps serving. A registry that does
+not answer is only logged: serving goes on, and MLflow's own health is watched elsewhere.
 """
 
 import asyncio
@@ -20,7 +21,7 @@ Resolve = Callable[[], str | None]
 Switch = Callable[[str], Awaitable[None]]
 """Load that version and serve it; raises if it cannot."""
 Failed = Callable[[str, BaseException], None]
-"""Count a failure: the version that did not load, or `unresolved`."""
+"""Count a failure: the version that did not load."""
 
 
 async def follow(
@@ -40,7 +41,6 @@ async def look(
         target = await asyncio.to_thread(resolve)
     except Exception as err:  # MLflow down or refusing: keep serving what is loaded
         log.warning("the alias did not resolve (still serving v%s): %s", serving(), err)
-        failed("unresolved", err)
         return None
     if target is None or target == serving():
         return None
