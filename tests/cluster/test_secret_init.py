@@ -11,7 +11,7 @@ from tests.chart.manifests import render
 from tests.cluster.conftest import Namespace
 
 pytestmark = pytest.mark.cluster
-ACCOUNT, SECRET = "calhousing-secret-init", "calhousing-postgresql"
+ACCOUNT, NAME = "calhousing-secret-init", "calhousing-postgresql"
 KEYS = ["password", "predlog-password"]
 
 
@@ -25,13 +25,13 @@ def test_the_hook_creates_the_secret_once_and_can_read_no_secret(
     kube.apply(rbac, "-n", ns)
     api = kube.api_as(ACCOUNT, ns)
 
-    assert create_once(api, ns, SECRET, KEYS, {"app.kubernetes.io/instance": "calhousing"})
-    made = kube.get("-n", ns, "secret", SECRET)
+    assert create_once(api, ns, NAME, KEYS, {"app.kubernetes.io/instance": "calhousing"})
+    made = kube.get("-n", ns, "secret", NAME)
     # A second run (every upgrade runs the hook) leaves it exactly as it was.
-    assert not create_once(api, ns, SECRET, KEYS, {})
-    assert kube.get("-n", ns, "secret", SECRET)["data"] == made["data"]
+    assert not create_once(api, ns, NAME, KEYS, {})
+    assert kube.get("-n", ns, "secret", NAME)["data"] == made["data"]
     assert set(made["data"]) == set(KEYS)
     assert made["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
     with pytest.raises(ApiException) as refused:
-        client.CoreV1Api(api).read_namespaced_secret(SECRET, ns)
+        client.CoreV1Api(api).read_namespaced_secret(NAME, ns)
     assert refused.value.status == 403
