@@ -56,7 +56,10 @@ def _register_broken() -> str:
     """A version whose files do not exist: what a half-deleted artifact store leaves."""
     import mlflow
 
-    broken = mlflow.MlflowClient().create_model_version(MODEL, "mlflow-artifacts:/0/nothing/model")
+    with mlflow.start_run() as run:  # a real run that logged no model
+        pass
+    source = f"{run.info.artifact_uri}/model"
+    broken = mlflow.MlflowClient().create_model_version(MODEL, source, run.info.run_id)
     return str(broken.version)
 
 
