@@ -40,13 +40,27 @@ class Release:
     def grpc(self) -> GrpcClient:
         return GrpcClient(f"{self.service_ip('predictor')}:8081", MODEL)
 
-    def mlflow(self, path: str, **params: str) -> dict[str, Any]:
+    def mlflow(
+        self, path: str, body: dict[str, str] | None = None, **params: str
+    ) -> dict[str, Any]:
+        """GET `path` with `params`, or POST `body` to it (what MLflow's UI does)."""
         host = f"{self.name}-mlflow.{self.namespace}.svc.cluster.local:5000"
         url = f"http://{self.service_ip('mlflow')}:5000/api/2.0/mlflow/{path}"
-        reply = httpx.get(url, params=params, headers={"Host": host}, timeout=30)
+        headers = {"Host": host}
+        reply = (
+            httpx.post(url, json=body, headers=headers, timeout=30)
+            if body is not None
+            else httpx.get(url, params=params, headers=headers, timeout=30)
+        )
         reply.raise_for_status()
-        body: dict[str, Any] = reply.json()
-        return body
+        found: dict[str, Any] = reply.json()
+        return found
+
+    def move_alias(self, version: str) -> None:
+        """Point @production at `version`, as a person in MLflow's UI would."""
+        self.mlflow(
+            "registered-models/alias", {"name": MODEL, "alias": "production", "version": version}
+        )
 
     def model_version(self, version: str) -> dict[str, Any]:
         found: dict[str, Any] = self.mlflow("model-versions/get", name=MODEL, version=version)

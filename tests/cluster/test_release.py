@@ -27,8 +27,9 @@ SMOKE_TEST = CHART / "files" / "smoke_test.py"
 # The install trains the first model: minutes on two cores.
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1800)]
 NAME = "calhousing"
-# The drift check judges the current window and retrains on its first drifted one.
-OVERRIDES = "drift.consecutive=1,drift.cooldownSeconds=0"
+# The drift check judges the current window and retrains on its first drifted one; the
+# predictors look at the alias every 3 s.
+OVERRIDES = "drift.consecutive=1,drift.cooldownSeconds=0,serving.followAliasSeconds=3"
 
 
 GATEWAY_HOSTS = ("calhousing.localtest.me", "grpc.calhousing.localtest.me")
@@ -197,6 +198,58 @@ def test_a_retrain_created_from_the_cronjob_records_its_promotion_decision(
     assert decision["champion.version"] == "1"
 
 
+class Load:
+    """Single-row requests through the predictor Service from one thread: the version of each
+    answer, and every failure."""
+
+    def __init__(self, release: Release) -> None:
+        self.release, self.versions, self.failures = release, list[str](), list[str]()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run)
+
+    def _run(self) -> None:
+        with self.release.rest() as rest:
+            while not self._stop.is_set():
+                try:
+                    self.versions.append(rest.infer(ROWS[:1]).model_version)
+                except Exception as err:  # every failure counts
+                    self.failures.append(repr(err))
+                time.sleep(0.05)
+
+    def serves_only(self, version: str, last: int = 20) -> bool:
+        return len(self.versions) > last and set(self.versions[-last:]) == {version}
+
+    def __enter__(self) -> "Load":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def test_every_predictor_follows_the_alias_moved_in_mlflow_and_back_with_no_failed_request(
+    release: Release,
+) -> None:
+    """The retrain above registered v2: moving @production to it (as MLflow's UI does) moves
+    every pod behind the Service within the period, and moving it back is the rollback."""
+    champion = release.alias_version()
+    challenger = str(int(champion) + 1) if champion == "1" else "1"
+    with Load(release) as load:
+        release.move_alias(challenger)
+        eventually(lambda: load.serves_only(challenger), 120, f"every pod serving v{challenger}")
+        moved = len(load.versions)
+        release.move_alias(champion)
+        eventually(lambda: load.serves_only(champion), 120, f"every pod back on v{champion}")
+    print(f"\nalias moved and back under load: {len(load.versions)} answers, "
+          f"{len(load.failures)} failed")  # fmt: skip
+    assert load.failures == [] and challenger in load.versions[:moved]
+    for pod in release.items("pods", "-l", "app.kubernetes.io/component=predictor"):
+        log = release.kubectl("logs", pod["metadata"]["name"])
+        assert f"serving moved from v{champion} to v{challenger}" in log
+        assert f"serving moved from v{challenger} to v{champion}" in log
+
+
 def test_a_drift_job_reads_the_prediction_log_and_starts_a_retrain_job(
     release: Release, california_xy: tuple[np.ndarray, np.ndarray]
 ) -> None:
@@ -256,21 +309,7 @@ def test_the_hook_made_the_database_secret_and_keeps_it_across_upgrades(release:
 def test_helm_upgrade_rolls_the_predictor_with_zero_failed_requests(release: Release) -> None:
     before = _predictors(release)
     passwords = release.get("secret", f"{NAME}-postgresql")["data"]
-    stop, failures, answered = threading.Event(), [], [0]
-
-    def load() -> None:
-        with release.rest() as rest:
-            while not stop.is_set():
-                try:
-                    rest.infer(ROWS[:1])
-                    answered[0] += 1
-                except Exception as err:  # every failure counts
-                    failures.append(repr(err))
-                time.sleep(0.05)
-
-    thread = threading.Thread(target=load)
-    thread.start()
-    try:
+    with Load(release) as load:
         release.kube.helm("upgrade", NAME, str(CHART), "-n", release.namespace, "-f",
                           str(LOCAL_VALUES), "--set", OVERRIDES, "--set-string",
                           "serving.env.CALHOUSING_SERVE__PREDICT_THREADS=1", "--wait",
@@ -279,14 +318,12 @@ def test_helm_upgrade_rolls_the_predictor_with_zero_failed_requests(release: Rel
         selector = ("pods", "-l", "app.kubernetes.io/component=predictor")
         eventually(lambda: len(release.items(*selector)) == len(_predictors(release)), 180,
                    "the old predictors gone")  # fmt: skip
-    finally:
-        stop.set()
-        thread.join()
     after = _predictors(release)
     assert not before & after, "the upgrade rolled every predictor pod"
     assert release.get("secret", f"{NAME}-postgresql")["data"] == passwords
-    print(f"\nhelm upgrade under load: {answered[0]} requests answered, {len(failures)} failed")
-    assert answered[0] > 50 and failures == []
+    print(f"\nhelm upgrade under load: {len(load.versions)} requests answered, "
+          f"{len(load.failures)} failed")  # fmt: skip
+    assert len(load.versions) > 50 and load.failures == []
 
 
 def test_helm_uninstall_leaves_only_what_is_marked_keep(release: Release) -> None:
