@@ -43,12 +43,6 @@ def read_window(engine: Engine, number: int, length_s: int) -> Window:
     return Window(number, start, end, values[:, :-1], values[:, -1], versions)
 
 
-def last_served_version(engine: Engine) -> str | None:
-    query = select(PREDICTIONS.c.model_version).order_by(PREDICTIONS.c.id.desc()).limit(1)
-    with engine.connect() as connection:
-        return connection.execute(query).scalar_one_or_none()
-
-
 def record_window(
     engine: Engine, number: int, *, checked_at: float, rows: int, status: str, report: str
 ) -> None:
