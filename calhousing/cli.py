@@ -201,17 +201,24 @@ def feedback(
     labels: Annotated[Path, typer.Argument(help="CSV with request_id, row, value columns.")],
     ctx: typer.Context,
 ) -> None:
-    """Store ground-truth labels by request id; print the realized RMSE of each version."""
+    """Store ground-truth labels by request id (each row checked; the refused ones counted by
+    reason); print the realized RMSE of each version."""
     import csv
     import time
 
     from core.predstore import connect
-    from monitoring.store import add_labels, realized_rmse
+    from monitoring.feedback import COLUMNS, against_store, parse
+    from monitoring.store import add_labels, known_keys, realized_rmse
 
     engine = connect(_predlog_url(_settings(ctx)))
-    with labels.open() as rows:
-        found = [(r["request_id"], int(r["row"]), float(r["value"])) for r in csv.DictReader(rows)]
-    typer.echo(f"feedback: {add_labels(engine, found, time.time())} label(s) stored")
+    with labels.open(newline="") as rows:
+        reader = csv.DictReader(rows)
+        if missing := [c for c in COLUMNS if c not in (reader.fieldnames or [])]:
+            raise CalhousingError(f"{labels}: no column {', '.join(missing)} in its header")
+        parsed = parse(reader)
+    served, labelled = known_keys(engine, {label.request_id for label in parsed.accepted})
+    checked = against_store(parsed, served, labelled)
+    typer.echo(checked.summary(add_labels(engine, checked.accepted, time.time())))
     for version, (rmse, count) in sorted(realized_rmse(engine).items()):
         typer.echo(f"  v{version}: realized RMSE {rmse:.4f} on {count} labelled row(s)")
 

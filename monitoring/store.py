@@ -10,6 +10,7 @@ from sqlalchemy import Engine, delete, func, insert, select
 from core.features import FEATURE_NAMES
 from core.predstore import DRIFT_WINDOWS, LABELS, PREDICTIONS, RETRAINS
 from core.profile import FloatArray
+from monitoring.feedback import Key, Label
 
 
 @dataclass(frozen=True)
@@ -91,14 +92,24 @@ def record_retrain(engine: Engine, retrain: Retrain) -> None:
         connection.execute(insert(RETRAINS).values(**vars(retrain)))
 
 
-def add_labels(engine: Engine, labels: Iterable[tuple[str, int, float]], now: float) -> int:
-    """Ground truth by (request id, row); a label sent again replaces the first."""
-    rows = [{"request_id": r, "row": i, "value": v, "ts": now} for r, i, v in labels]
-    with engine.begin() as connection:
-        for row in rows:
-            key = (LABELS.c.request_id == row["request_id"]) & (LABELS.c.row == row["row"])
-            connection.execute(delete(LABELS).where(key))
-        if rows:
+def known_keys(engine: Engine, request_ids: set[str]) -> tuple[set[Key], set[Key]]:
+    """Of these requests' (request id, row) pairs: those served, and those labelled already."""
+    ids, served, labelled = sorted(request_ids), set[Key](), set[Key]()
+    with engine.connect() as connection:
+        # In chunks: SQLite bounds the parameters of one statement.
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for table, keys in ((PREDICTIONS, served), (LABELS, labelled)):
+                query = select(table.c.request_id, table.c.row).where(table.c.request_id.in_(chunk))
+                keys.update((r, i) for r, i in connection.execute(query))
+    return served, labelled
+
+
+def add_labels(engine: Engine, labels: Iterable[Label], now: float) -> int:
+    """Store checked labels (monitoring.feedback): new (request id, row) pairs only."""
+    rows = [{"request_id": x.request_id, "row": x.row, "value": x.value, "ts": now} for x in labels]
+    if rows:
+        with engine.begin() as connection:
             connection.execute(insert(LABELS), rows)
     return len(rows)
 
