@@ -73,6 +73,11 @@ class LoadedModel:
     """How predictions are computed (inference.booster's verdict), for the load log."""
 
 
+# MLflow's codes for a server that failed this once (overloaded, restarting, its database
+# busy): worth another look, unlike a refusal or a missing file.
+TRANSIENT_CODES = frozenset({"INTERNAL_ERROR", "TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED"})
+
+
 def parse_uri(uri: str) -> tuple[str, str | None, str | None]:
     """(name, alias, version) of `models:/<name>@<alias>` or `models:/<name>/<version>`."""
     match = _MODELS_URI.match(uri)
@@ -99,7 +104,7 @@ def resolve(client: "MlflowClient", uri: str) -> ModelRef:
         # No such model yet, or the model exists but the alias is not set yet (MLflow has no
         # error code of its own for that: a fresh install between register and promote).
         missing_alias = alias is not None and f"alias {alias} not found" in err.message
-        if err.error_code == "RESOURCE_DOES_NOT_EXIST" or missing_alias:
+        if err.error_code in {"RESOURCE_DOES_NOT_EXIST", *TRANSIENT_CODES} or missing_alias:
             raise ModelUnavailableError(message) from err
         raise CalhousingError(message) from err
     return ModelRef(name, str(found.version), str(found.run_id or ""))
@@ -143,8 +148,21 @@ def load(uri: str, tracking_uri: str, scratch: Path, *, compiled: bool) -> Loade
     (`compiled`: predicting through inference.booster where it matches the estimator).
 
     The tracking URI is passed explicitly rather than set process-wide, so nothing depends
-    on MLFLOW_TRACKING_URI in the environment.
+    on MLFLOW_TRACKING_URI in the environment. A registry that fails only for now (a dropped
+    connection, a 5xx) raises ModelUnavailableError: a predictor waiting for its first model keeps
+    waiting instead of exiting, as one did while the first model was being registered.
     """
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return _load(uri, tracking_uri, scratch, compiled=compiled)
+    except MlflowException as err:  # MLflow's client wraps a dropped connection in one too
+        if err.error_code in TRANSIENT_CODES:
+            raise ModelUnavailableError(f"{uri}: the registry failed: {err.message}") from err
+        raise
+
+
+def _load(uri: str, tracking_uri: str, scratch: Path, *, compiled: bool) -> LoadedModel:
     import mlflow.artifacts
     import mlflow.sklearn
 

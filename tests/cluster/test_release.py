@@ -83,8 +83,11 @@ def test_the_predictor_waited_for_its_model_and_was_ready_only_after_loading_it(
     release: Release,
 ) -> None:
     for pod in release.items("pods", "-l", "app.kubernetes.io/component=predictor"):
-        log = release.kubectl("logs", pod["metadata"]["name"])
-        assert pod["status"]["containerStatuses"][0]["restartCount"] == 0, "it crash-looped"
+        name, status = pod["metadata"]["name"], pod["status"]["containerStatuses"][0]
+        log = release.kubectl("logs", name)
+        if status["restartCount"]:  # say why: the last exit and the end of its log
+            before = release.kubectl("logs", name, "--previous")[-3000:]
+            pytest.fail(f"{name} restarted: {pretty(status.get('lastState'))}\n{before}")
         waited = _logged_at(log, f"waiting for models:/{MODEL}@production")
         loaded = _logged_at(log, f"loaded models:/{MODEL}/")
         [ready] = [c for c in pod["status"]["conditions"] if c["type"] == "Ready"]
