@@ -79,6 +79,15 @@ def ingest(
 
 @app.command()
 @user_errors
+def recent(ctx: typer.Context) -> None:
+    """Snapshot the prediction log's labelled rows (data.recent) for training: data/recent/."""
+    from training.recent import recent as run
+
+    typer.echo(run(_settings(ctx)))
+
+
+@app.command()
+@user_errors
 def prepare(ctx: typer.Context) -> None:
     """Split the raw data (frozen holdout) and compute the reference profile."""
     from training.prepare import prepare as run

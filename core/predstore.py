@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    select,
     text,
 )
 from sqlalchemy.engine import URL, make_url
@@ -90,6 +91,25 @@ def connect(url: str) -> Engine:
         _postgres_database(url)
     METADATA.create_all(engine)
     return engine
+
+
+def labelled_rows(engine: Engine, since: float, limit: int) -> list[tuple[float, ...]]:
+    """Served rows that have a ground-truth label, predicted at `since` or later, the most
+    recent first: (the features in FEATURE_NAMES order, the label, the prediction's time)."""
+    joined = PREDICTIONS.join(
+        LABELS,
+        (PREDICTIONS.c.request_id == LABELS.c.request_id) & (PREDICTIONS.c.row == LABELS.c.row),
+    )
+    columns = [*(PREDICTIONS.c[name] for name in FEATURE_NAMES), LABELS.c.value, PREDICTIONS.c.ts]
+    query = (
+        select(*columns)
+        .select_from(joined)
+        .where(PREDICTIONS.c.ts >= since)
+        .order_by(PREDICTIONS.c.ts.desc(), PREDICTIONS.c.id.desc())
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(query)]
 
 
 def _postgres_database(url: str) -> None:

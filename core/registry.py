@@ -28,6 +28,8 @@ class RunTag(StrEnum):
 
     FAMILY = "family"
     DATA_VERSION = "data.version"
+    RECENT_DATA_VERSION = "data.recent_version"
+    """md5 of the recent labelled snapshot trained on (training.recent); empty: none."""
     DATA_SOURCE = "data.source"
     DATA_ROWS = "data.rows"
     GIT_SHA = "git.sha"

@@ -26,6 +26,23 @@ class Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class RecentDataSettings(Section):
+    """Labelled served rows (`calhousing feedback`) that join a retrain's data: the population
+    the model serves now, beside the reference data set."""
+
+    path: Path = Path("data/recent/labelled.csv")
+    """The snapshot a retrain trains on: a DVC output, so each one is a data version."""
+    max_age_days: float = Field(30.0, gt=0)
+    """Rows whose prediction is older than this are left out."""
+    max_rows: int = Field(20_000, ge=1)
+    """At most this many rows, the most recent first."""
+    min_rows: int = Field(200, ge=1)
+    """A drift-triggered retrain with fewer labelled rows stops and trains nothing: without
+    labels of the new population it could only learn the old one again."""
+    holdout_fraction: float = Field(0.3, gt=0, lt=1)
+    """Share of those rows held out (by a hash of each row) to judge challenger and champion."""
+
+
 class DataSettings(Section):
     source: str = "sklearn"
     """Where ingest reads: `sklearn` (scikit-learn's fetcher, needs internet), an http(s) URL
@@ -43,6 +60,7 @@ class DataSettings(Section):
     """Ingest refuses a data set with fewer rows: a truncated download must not become a model."""
     profile_bins: int = Field(10, ge=2, le=100)
     """Quantile bins per feature in the reference profile that drift checks compare against."""
+    recent: RecentDataSettings = RecentDataSettings()
 
 
 class LinearParams(Section):

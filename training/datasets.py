@@ -14,8 +14,10 @@ from core.features import FEATURE_NAMES, TARGET
 from core.profile import FloatArray
 from training.records import Record
 
-SplitName = Literal["train", "validation", "holdout"]
+SplitName = Literal["train", "validation", "holdout", "recent_holdout"]
 SPLITS: tuple[SplitName, ...] = ("train", "validation", "holdout")
+RECENT_HOLDOUT: SplitName = "recent_holdout"
+"""The held-out share of the recent labelled rows: the population served now."""
 PROFILE_FILE = "reference_profile.json"
 MANIFEST_FILE = "manifest.json"
 
@@ -34,6 +36,8 @@ class Manifest(Record):
     data_version: str
     source: str
     rows: dict[str, int]
+    recent_version: str = ""
+    """md5 of the recent labelled snapshot the splits include; empty when it had no rows."""
     holdout_fraction: float
     validation_fraction: float
     split_salt: str

@@ -7,11 +7,12 @@ from core.settings import Settings
 from training.evaluate import evaluate
 from training.ingest import ingest
 from training.prepare import prepare
+from training.recent import recent
 from training.records import Decision
 from training.register import register
 from training.train import train
 
-BEFORE_REGISTER: tuple[Callable[[Settings], str], ...] = (ingest, prepare, train, evaluate)
+BEFORE_REGISTER: tuple[Callable[[Settings], str], ...] = (ingest, recent, prepare, train, evaluate)
 
 
 def run_all(settings: Settings, echo: Callable[[str], None]) -> Decision:

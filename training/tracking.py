@@ -34,6 +34,7 @@ def run_tags(family: str, manifest: Manifest) -> dict[str, str]:
     tags: dict[str, str] = {
         RunTag.FAMILY: family,
         RunTag.DATA_VERSION: manifest.data_version,
+        RunTag.RECENT_DATA_VERSION: manifest.recent_version,
         RunTag.DATA_SOURCE: manifest.source,
         RunTag.DATA_ROWS: str(sum(manifest.rows.values())),
     }

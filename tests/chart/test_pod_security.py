@@ -241,7 +241,7 @@ def test_network_paths_are_exactly_the_needed_ones(profile: str) -> None:
     assert can_connect(docs, test, predictor, 8080) and can_connect(docs, test, predictor, 8081)
     # The local profile's data source is in the cluster: its training pods get no internet.
     assert can_connect(docs, training, None, 443) == (profile != "local"), "training's data source"
-    assert not can_connect(docs, training, db, 5432)
+    assert can_connect(docs, training, db, 5432), "training reads the labelled rows"
     assert can_connect(docs, predictor, db, 5432), "the predictor writes the prediction log"
     assert not can_connect(docs, training, predictor, 8080)
     assert not can_connect(docs, predictor, None, 443), (
@@ -257,6 +257,7 @@ NEEDED = {
     ("training", "mlflow", 5000), ("predictor", "mlflow", 5000), ("drift", "mlflow", 5000),
     ("mlflow", "postgresql", 5432),
     ("predictor", "postgresql", 5432), ("drift", "postgresql", 5432),  # the prediction log
+    ("training", "postgresql", 5432),  # its labelled rows
     ("test", "predictor", 8080), ("test", "predictor", 8081),
     ("training", "pushgateway", 9091), ("drift", "pushgateway", 9091),  # batch metrics
 }  # fmt: skip

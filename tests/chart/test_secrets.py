@@ -215,4 +215,8 @@ def test_only_mlflow_and_the_database_hold_the_superuser_password(profile: str) 
     predlog = {component for component, held in keys if "predlog-password" in held}
 
     assert holders == {"mlflow", "postgresql"}
-    assert {"predictor", "mlflow"} <= predlog <= {"predictor", "mlflow", "drift"}
+    assert (
+        {"predictor", "mlflow", "training"}
+        <= predlog
+        <= {"predictor", "mlflow", "drift", "training"}
+    )

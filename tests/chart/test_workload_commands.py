@@ -153,7 +153,9 @@ def training(
     wait, train = containers(docs, "CronJob", "calhousing-retrain")
     address = {"CALHOUSING_MLFLOW__TRACKING_URI": mlflow_uri}
     waited = run(as_process(wait, address, root), timeout_s=60)
-    rewrite = {**address, "CALHOUSING_DATA__SOURCE": str(california_csv), **BUDGET}
+    # The PostgreSQL StatefulSet is not here: a local file stands in for the prediction log.
+    predlog = {"CALHOUSING_PREDLOG__URL": f"sqlite:///{root / 'predictions.db'}"}
+    rewrite = {**address, "CALHOUSING_DATA__SOURCE": str(california_csv), **predlog, **BUDGET}
     return waited, run(as_process(train, rewrite, root), timeout_s=600)
 
 

@@ -69,6 +69,13 @@ template:
           {{- include "calhousing.commonEnv" . | nindent 10 }}
           - name: CALHOUSING_DATA__SOURCE
             value: {{ .Values.training.dataSource | quote }}
+          {{- if eq .Values.mlflow.backend.type "postgresql" }}
+          # The prediction log's labelled rows join a retrain's data (training/recent.py).
+          {{- include "calhousing.predlogEnv" . | nindent 10 }}
+          {{- else }}
+          - name: CALHOUSING_PREDLOG__URL
+            value: ""
+          {{- end }}
           {{- include "calhousing.monitoringEnv" . | nindent 10 }}
           {{- include "calhousing.extraEnv" .Values.training.env | nindent 10 }}
         resources:
