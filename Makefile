@@ -64,7 +64,7 @@ check: setup ## Lint, format check, strict types, import contracts, shellcheck
 # (GitHub's runners mount cgroup v2; the e2e-kind workflow runs the cluster path there).
 LOCAL_CLUSTER ?= yes
 test: system-deps check $(if $(filter yes,$(LOCAL_CLUSTER)),local-cluster) ## The whole test suite (what CI runs), the local cluster's included
-	$(RUN) pytest $(if $(filter yes,$(LOCAL_CLUSTER)),,-m "not cluster") $(PYTEST_ARGS)
+	$(RUN) pytest --durations=15 $(if $(filter yes,$(LOCAL_CLUSTER)),,-m "not cluster") $(PYTEST_ARGS)
 
 test-fast: setup ## Unit, data and model tests only (no services, no cluster)
 	$(RUN) pytest -m "not integration and not cluster" $(PYTEST_ARGS)
