@@ -34,8 +34,8 @@ LABELLED = 2 / 3
 def drifted(settings: Settings, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Rows of the data set with the scenario applied, and their true values."""
     frame = pd.read_csv(settings.data.raw_path).sample(ROWS, random_state=seed)
-    rows = frame[list(FEATURE_NAMES)].to_numpy(np.float64)
-    truth = frame[TARGET.name].to_numpy(np.float64)
+    rows = frame[list(FEATURE_NAMES)].to_numpy(np.float64, copy=True)
+    truth = frame[TARGET.name].to_numpy(np.float64, copy=True)
     south = rows[:, FEATURE_NAMES.index("Latitude")] < SOUTH
     rows[south, FEATURE_NAMES.index("MedInc")] *= 2.0
     truth[south] = np.minimum(truth[south] * 1.25, TARGET.maximum)
