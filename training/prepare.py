@@ -47,8 +47,7 @@ def with_recent(
     )
     names: tuple[SplitName, ...] = ("train", "validation")
     joined = {
-        name: pd.concat([splits[name], recent[labels == name]], ignore_index=True)
-        for name in names
+        name: pd.concat([splits[name], recent[labels == name]], ignore_index=True) for name in names
     }
     held = recent[labels == "holdout"].reset_index(drop=True)
     return {**splits, **joined, RECENT_HOLDOUT: held}
