@@ -44,6 +44,10 @@ class VersionTag(StrEnum):
     CHAMPION_RMSE = "holdout_rmse.champion"
     CHAMPION_VERSION = "champion.version"
     DATA_VERSION = "data.version"
+    RECENT_DATA_VERSION = "data.recent_version"
+    RECENT_ROWS = "recent_holdout.rows"
+    RECENT_CHALLENGER_RMSE = "recent_holdout_rmse.challenger"
+    RECENT_CHAMPION_RMSE = "recent_holdout_rmse.champion"
 
 
 def check_reachable(uri: str) -> None:

@@ -112,6 +112,12 @@ class RegistrySettings(Section):
     challenger better only by the holdout's luck of the draw is not promoted."""
     latency_budget_ms: float = Field(25.0, gt=0)
     """Median single-row predict time (one thread, as served) a challenger must meet."""
+    min_recent_rows: int = Field(100, ge=1)
+    """With at least this many rows in the recent holdout (labelled served rows) the challenger
+    is judged there, on the population served now; with fewer, on the reference holdout."""
+    reference_tolerance: float = Field(0.02, ge=0)
+    """Judged on the recent holdout, a challenger may still be worse than the champion on the
+    frozen reference holdout by at most this RMSE ($100k)."""
 
     @property
     def model_uri(self) -> str:

@@ -78,7 +78,12 @@ def evaluate(settings: Settings) -> str:
         evaluated[candidate.family] = evaluate_candidate(candidate, validation, holdout)
         log_evaluation(client, evaluated[candidate.family])
     best = select_best(evaluated)
-    record = Evaluation(data_version=candidates.data_version, best=best, candidates=evaluated)
+    record = Evaluation(
+        data_version=candidates.data_version,
+        recent_version=candidates.recent_version,
+        best=best,
+        candidates=evaluated,
+    )
     write_record(record, artifacts / EVALUATION_FILE)
     lines = [
         f"  {e.family}: validation RMSE {e.validation.rmse:.4f}, holdout RMSE "

@@ -34,17 +34,18 @@ def decide(
     challenger_rmse: float,
     champion_version: str | None,
     champion_rmse: float | None,
+    holdout: str = "holdout",
 ) -> Verdict:
     """Promote when there is no champion, or the challenger's holdout RMSE is lower than the
     champion's (on the same holdout). By how much it must be lower is the `gate`'s question."""
     if not math.isfinite(challenger_rmse):
-        return Verdict(False, f"challenger holdout RMSE is {challenger_rmse}")
+        return Verdict(False, f"challenger {holdout} RMSE is {challenger_rmse}")
     if champion_version is None or champion_rmse is None:
         return Verdict(True, "no champion yet")
     if not math.isfinite(champion_rmse):
-        return Verdict(True, f"champion v{champion_version} scores holdout RMSE {champion_rmse}")
+        return Verdict(True, f"champion v{champion_version} scores {holdout} RMSE {champion_rmse}")
     versus = (
-        f"holdout RMSE {challenger_rmse:.4f} vs champion v{champion_version} {champion_rmse:.4f}"
+        f"{holdout} RMSE {challenger_rmse:.4f} vs champion v{champion_version} {champion_rmse:.4f}"
     )
     if challenger_rmse < champion_rmse:
         return Verdict(True, f"better: {versus}")
@@ -103,3 +104,18 @@ def gate(
             False, f"not significantly better: {ci} does not exclude {registry.min_improvement:g}"
         )
     return Verdict(True, f"{verdict.reason}; {ci}")
+
+
+def within_tolerance(
+    verdict: Verdict, challenger_rmse: float, champion_rmse: float | None, tolerance: float
+) -> Verdict:
+    """After a verdict on the recent holdout: the challenger may not be worse than the champion
+    on the frozen reference holdout by more than `tolerance` (RMSE)."""
+    if not verdict.promote or champion_rmse is None:
+        return verdict
+    versus = f"reference holdout RMSE {challenger_rmse:.4f} vs {champion_rmse:.4f}"
+    if challenger_rmse - champion_rmse > tolerance:
+        return Verdict(
+            False, f"regresses on the reference: {versus}, worse by more than {tolerance:g}"
+        )
+    return Verdict(True, f"{verdict.reason}; {versus} (tolerance {tolerance:g})")

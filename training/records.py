@@ -37,6 +37,7 @@ class Candidate(Record):
 
 class Candidates(Record):
     data_version: str
+    recent_version: str = ""
     candidates: list[Candidate]
 
 
@@ -51,6 +52,7 @@ class Evaluated(Candidate):
 
 class Evaluation(Record):
     data_version: str
+    recent_version: str = ""
     best: Family
     candidates: dict[Family, Evaluated]
 
@@ -68,9 +70,16 @@ class Decision(Record):
     """`promoted`, `rejected` or `aborted` (the alias moved while we compared)."""
     reason: str
     challenger_holdout_rmse: float
+    """On the frozen reference holdout, as champion_holdout_rmse."""
     champion_version: str | None
     champion_holdout_rmse: float | None
+    holdout_rows: int = 0
+    recent_holdout_rows: int = 0
+    """Rows of the recent holdout (labelled served rows); 0: judged on the reference."""
+    recent_challenger_rmse: float | None = None
+    recent_champion_rmse: float | None = None
     data_version: str
+    recent_version: str = ""
 
     def summary(self, alias: str) -> str:
         where = f" as @{alias}" if self.decision == "promoted" else ""

@@ -3,18 +3,13 @@ beats the current champion on the same holdout by a margin a paired bootstrap sa
 and predicts a single row within the latency budget. Versions are never deleted: a rejected
 challenger keeps its version, tagged with the reason."""
 
-import time
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from core.errors import CalhousingError
-from core.profile import FloatArray
 from core.registry import VersionTag, alias_version
 from core.settings import RegistrySettings, Settings
-from training.datasets import Split, load_split
-from training.policy import Interval, Verdict, decide, gate, paired_bootstrap
+from training.evidence import Evidence, gather
+from training.policy import Verdict, decide, gate, within_tolerance
 from training.records import (
     DECISION_FILE,
     EVALUATION_FILE,
@@ -23,7 +18,6 @@ from training.records import (
     read_record,
     write_record,
 )
-from training.scores import score
 from training.tracking import connect
 
 
@@ -36,57 +30,6 @@ def served_version(settings: Settings) -> str | None:
     return champion_version(connect(settings.mlflow), settings.registry)
 
 
-LATENCY_CALLS = 200
-
-
-def holdout_predictions(model: Any, holdout: Split) -> FloatArray:
-    return np.asarray(model.predict(holdout.x), dtype=np.float64)
-
-
-def single_row_ms(model: Any, rows: FloatArray) -> float:
-    """Median of one-row predicts with one thread, as the server runs them (after a warm-up).
-    The median, not a high percentile: on a shared CI machine the tail measures the neighbours."""
-    from threadpoolctl import threadpool_limits
-
-    times = []
-    with threadpool_limits(limits=1):
-        model.predict(rows[:1])
-        for i in range(LATENCY_CALLS):
-            start = time.perf_counter()
-            model.predict(rows[i % len(rows) : i % len(rows) + 1])
-            times.append(time.perf_counter() - start)
-    return float(np.median(times) * 1000)
-
-
-@dataclass(frozen=True)
-class Evidence:
-    champion_rmse: float | None
-    interval: Interval | None
-    latency_ms: float
-
-
-def gather(settings: Settings, challenger_uri: str, champion: str | None) -> Evidence:
-    """The numbers the promotion rule needs: the champion's holdout RMSE, the paired bootstrap
-    interval of the gain, the challenger's single-row latency."""
-    import mlflow
-
-    registry, holdout = settings.registry, load_split(settings.data.prepared_dir, "holdout")
-    challenger = mlflow.sklearn.load_model(challenger_uri)
-    latency = single_row_ms(challenger, holdout.x)
-    if champion is None:
-        return Evidence(None, None, latency)
-    champion_model = mlflow.sklearn.load_model(f"models:/{registry.model_name}/{champion}")
-    champion_predicted = holdout_predictions(champion_model, holdout)
-    champion_sq = (champion_predicted - holdout.y) ** 2
-    challenger_sq = (holdout_predictions(challenger, holdout) - holdout.y) ** 2
-    interval = paired_bootstrap(
-        champion_sq, challenger_sq, registry.bootstrap_resamples, registry.confidence,
-        settings.train.seed,
-    )  # fmt: skip
-    rmse = score(holdout.y, champion_predicted).rmse
-    return Evidence(rmse, interval, latency)
-
-
 def record_evidence(
     client: Any, decision: Decision, run_id: str, evidence: Evidence, settings: Settings
 ) -> None:
@@ -97,11 +40,11 @@ def record_evidence(
         "promotion.promoted": float(decision.decision == "promoted"),
         "promotion.latency_ms": evidence.latency_ms,
     }
-    if evidence.interval is not None:
+    if (interval := evidence.judge.interval) is not None:
         metrics |= {
-            "promotion.rmse_gain": evidence.interval.gain,
-            "promotion.rmse_gain_low": evidence.interval.low,
-            "promotion.rmse_gain_high": evidence.interval.high,
+            "promotion.rmse_gain": interval.gain,
+            "promotion.rmse_gain_low": interval.low,
+            "promotion.rmse_gain_high": interval.high,
         }
     for name, value in metrics.items():
         client.log_metric(run_id, name, value)
@@ -112,6 +55,8 @@ def record_evidence(
         "promotion.confidence": str(registry.confidence),
         "promotion.min_improvement": str(registry.min_improvement),
         "promotion.latency_budget_ms": str(registry.latency_budget_ms),
+        "promotion.judged_on": evidence.judge.holdout,
+        "promotion.reference_tolerance": str(registry.reference_tolerance),
         **settings.drift.retrain_tags,
     }
     for key, text in tags.items():
@@ -159,6 +104,10 @@ def record_decision(client: Any, decision: Decision) -> None:
         VersionTag.CHAMPION_RMSE: _number(decision.champion_holdout_rmse),
         VersionTag.CHAMPION_VERSION: decision.champion_version or "none",
         VersionTag.DATA_VERSION: decision.data_version,
+        VersionTag.RECENT_DATA_VERSION: decision.recent_version,
+        VersionTag.RECENT_ROWS: str(decision.recent_holdout_rows),
+        VersionTag.RECENT_CHALLENGER_RMSE: _number(decision.recent_challenger_rmse),
+        VersionTag.RECENT_CHAMPION_RMSE: _number(decision.recent_champion_rmse),
     }
     for key, value in tags.items():
         client.set_model_version_tag(decision.model_name, decision.version, key, value)
@@ -167,10 +116,13 @@ def record_decision(client: Any, decision: Decision) -> None:
 def _decision(
     evaluation: Evaluation,
     version: str,
-    champion: tuple[str | None, float | None],
+    champion: str | None,
+    evidence: Evidence,
+    *,
     verdict: Verdict,
     registry: RegistrySettings,
 ) -> Decision:
+    recent = evidence.recent
     return Decision(
         model_name=registry.model_name,
         version=version,
@@ -178,9 +130,34 @@ def _decision(
         decision="promoted" if verdict.promote else "rejected",
         reason=verdict.reason,
         challenger_holdout_rmse=evaluation.winner.holdout.rmse,
-        champion_version=champion[0],
-        champion_holdout_rmse=champion[1],
+        champion_version=champion,
+        champion_holdout_rmse=evidence.reference.champion_rmse,
+        holdout_rows=evidence.reference.rows,
+        recent_holdout_rows=recent.rows if recent else 0,
+        recent_challenger_rmse=recent.challenger_rmse if recent else None,
+        recent_champion_rmse=recent.champion_rmse if recent else None,
         data_version=evaluation.data_version,
+        recent_version=evaluation.recent_version,
+    )
+
+
+def judge(
+    evaluation: Evaluation, champion: str | None, evidence: Evidence, registry: RegistrySettings
+) -> Verdict:
+    """On the recent holdout when there is one (the population served now), guarded by the
+    reference holdout's tolerance; else on the reference holdout."""
+    on = evidence.judge
+    verdict = gate(
+        decide(on.challenger_rmse, champion, on.champion_rmse, on.holdout),
+        on.interval,
+        evidence.latency_ms,
+        registry,
+    )
+    if evidence.recent is None:
+        return verdict
+    reference = evidence.reference
+    return within_tolerance(
+        verdict, reference.challenger_rmse, reference.champion_rmse, registry.reference_tolerance
     )
 
 
@@ -195,13 +172,10 @@ def register(settings: Settings) -> Decision:
     version = str(mlflow.register_model(evaluation.winner.model_uri, registry.model_name).version)
     champion = champion_version(client, registry)
     evidence = gather(settings, evaluation.winner.model_uri, champion)
-    verdict = gate(
-        decide(evaluation.winner.holdout.rmse, champion, evidence.champion_rmse),
-        evidence.interval,
-        evidence.latency_ms,
-        registry,
+    verdict = judge(evaluation, champion, evidence, registry)
+    decision = _decision(
+        evaluation, version, champion, evidence, verdict=verdict, registry=registry
     )
-    decision = _decision(evaluation, version, (champion, evidence.champion_rmse), verdict, registry)
     if verdict.promote:
         promote(client, registry, decision)
     record_decision(client, decision)

@@ -78,7 +78,11 @@ def train(settings: Settings) -> str:
         fit_and_log(settings, family, data, manifest, reference)
         for family in settings.train.families
     ]
-    record = Candidates(data_version=manifest.data_version, candidates=candidates)
+    record = Candidates(
+        data_version=manifest.data_version,
+        recent_version=manifest.recent_version,
+        candidates=candidates,
+    )
     write_record(record, settings.train.artifacts_dir / CANDIDATES_FILE)
     lines = [
         f"  {c.family}: validation RMSE {c.validation.rmse:.4f} (run {c.run_id})"

@@ -52,3 +52,16 @@ def test_a_slow_challenger_is_rejected_even_when_better() -> None:
 def test_a_first_model_needs_only_the_latency_budget() -> None:
     assert gate(BETTER, None, 1.0, REGISTRY).promote
     assert not gate(Verdict(False, "worse"), None, 1.0, REGISTRY).promote
+
+
+def test_a_recent_verdict_is_refused_when_the_reference_regresses_beyond_the_tolerance() -> None:
+    from training.policy import Verdict, within_tolerance
+
+    better = Verdict(True, "better: recent holdout RMSE 0.50 vs champion v1 0.70")
+
+    refused = within_tolerance(better, challenger_rmse=0.47, champion_rmse=0.44, tolerance=0.02)
+    kept = within_tolerance(better, challenger_rmse=0.45, champion_rmse=0.44, tolerance=0.02)
+
+    assert not refused.promote and refused.reason.startswith("regresses on the reference")
+    assert kept.promote and "(tolerance 0.02)" in kept.reason
+    assert within_tolerance(Verdict(False, "no"), 0.9, 0.1, 0.0) == Verdict(False, "no")

@@ -98,3 +98,49 @@ def test_an_mlflow_outage_during_promotion_leaves_the_alias(
         register(challenger)  # the server is down
     with mlflow_server(tmp_path / "mlflow") as restarted:
         assert _alias(restarted.uri) == champion
+
+
+def _shifted(csv: Path) -> Any:
+    """The drift demo's scenario: south of 34.5 incomes doubled and prices rose 25%."""
+    import pandas as pd
+
+    frame = pd.read_csv(csv).sample(1500, random_state=3)
+    south = frame["Latitude"] < 34.5
+    frame.loc[south, "MedInc"] *= 2.0
+    frame.loc[south, "median_house_value"] = (frame.loc[south, "median_house_value"] * 1.25).clip(
+        upper=10.0
+    )
+    return frame
+
+
+def test_a_retrain_on_recent_labelled_rows_is_judged_on_them_and_guarded_by_the_reference(
+    mlflow: MlflowServer, tmp_path: Path, california_csv: Path
+) -> None:
+    """The champion never saw the shifted population; the challenger trained on it beats the
+    champion on the recent holdout by a real margin and stays within the tolerance on the
+    reference holdout, so it is promoted, and the decision records both comparisons."""
+    from mlflow import MlflowClient
+
+    from training.ingest import write_raw
+    from training.records import DECISION_FILE, Decision, read_record
+
+    settings = _settings(tmp_path, california_csv, mlflow.uri, "hist_gradient_boosting")
+    settings = settings.model_copy(update={"registry": settings.registry.model_copy(
+        update={"model_name": f"{MODEL}-recent"})})  # fmt: skip
+    ingest(settings)
+    prepare(settings)  # no recent rows yet
+    assert "promoted" in _compete(settings)
+    write_raw(_shifted(california_csv), settings.data.recent.path, "labelled rows")
+    prepare(settings)
+
+    summary = _compete(settings)
+
+    decision = read_record(Decision, settings.train.artifacts_dir / DECISION_FILE)
+    assert decision.decision == "promoted", summary
+    assert "recent holdout RMSE" in decision.reason and "reference holdout RMSE" in decision.reason
+    assert 300 < decision.recent_holdout_rows < 600 and decision.recent_version
+    assert decision.recent_challenger_rmse is not None and decision.recent_champion_rmse is not None
+    assert decision.recent_challenger_rmse < decision.recent_champion_rmse
+    tags = MlflowClient(mlflow.uri).get_model_version(f"{MODEL}-recent", decision.version).tags
+    assert tags["data.recent_version"] == decision.recent_version
+    assert int(tags["recent_holdout.rows"]) == decision.recent_holdout_rows
