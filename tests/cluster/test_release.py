@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -21,6 +20,7 @@ import pytest
 from tests.cluster.conftest import Namespace
 from tests.cluster.kube import CHART, LOCAL_VALUES, KubeError, eventually
 from tests.cluster.release import MODEL, ROWS, Release, pretty, tags
+from tests.load import Load
 
 SMOKE_TEST = CHART / "files" / "smoke_test.py"
 
@@ -201,34 +201,9 @@ def test_a_retrain_created_from_the_cronjob_records_its_promotion_decision(
     assert decision["champion.version"] == "1"
 
 
-class Load:
-    """Single-row requests through the predictor Service from one thread: the version of each
-    answer, and every failure."""
-
-    def __init__(self, release: Release) -> None:
-        self.release, self.versions, self.failures = release, list[str](), list[str]()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run)
-
-    def _run(self) -> None:
-        with self.release.rest() as rest:
-            while not self._stop.is_set():
-                try:
-                    self.versions.append(rest.infer(ROWS[:1]).model_version)
-                except Exception as err:  # every failure counts
-                    self.failures.append(repr(err))
-                time.sleep(0.05)
-
-    def serves_only(self, version: str, last: int = 20) -> bool:
-        return len(self.versions) > last and set(self.versions[-last:]) == {version}
-
-    def __enter__(self) -> "Load":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+def _load(release: Release) -> Load:
+    """Single rows through the predictor Service, 20 a second."""
+    return Load(f"http://{release.service_ip('predictor')}", MODEL, ROWS, pause_s=0.05)
 
 
 def test_every_predictor_follows_the_alias_moved_in_mlflow_and_back_with_no_failed_request(
@@ -238,7 +213,7 @@ def test_every_predictor_follows_the_alias_moved_in_mlflow_and_back_with_no_fail
     every pod behind the Service within the period, and moving it back is the rollback."""
     champion = release.alias_version()
     challenger = str(int(champion) + 1) if champion == "1" else "1"
-    with Load(release) as load:
+    with _load(release) as load:
         release.move_alias(challenger)
         eventually(lambda: load.serves_only(challenger), 120, f"every pod serving v{challenger}")
         moved = len(load.versions)
@@ -312,7 +287,7 @@ def test_the_hook_made_the_database_secret_and_keeps_it_across_upgrades(release:
 def test_helm_upgrade_rolls_the_predictor_with_zero_failed_requests(release: Release) -> None:
     before = _predictors(release)
     passwords = release.get("secret", f"{NAME}-postgresql")["data"]
-    with Load(release) as load:
+    with _load(release) as load:
         release.kube.helm("upgrade", NAME, str(CHART), "-n", release.namespace, "-f",
                           str(LOCAL_VALUES), "--set", OVERRIDES, "--set-string",
                           "serving.env.CALHOUSING_SERVE__PREDICT_THREADS=1", "--wait",

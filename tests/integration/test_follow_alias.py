@@ -5,13 +5,13 @@ prediction log shows the switch (old rows, then new rows), a version that cannot
 the old one serving and is counted, and the metrics record each move."""
 
 import re
-import threading
 import time
 from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pandas as pd
 import pytest
 from sklearn.ensemble import HistGradientBoostingRegressor
@@ -20,8 +20,8 @@ from threadpoolctl import threadpool_limits
 
 from core.features import FEATURE_NAMES, TARGET
 from core.predstore import PREDICTIONS, connect
-from inference.client import InferenceClientError, RestClient
 from tests.integration.serving_fixtures import SERVE_ARGV, TRUSTED_TYPES, serve_env
+from tests.load import Load
 from tests.services import MlflowServer, running
 
 pytestmark = pytest.mark.integration
@@ -76,36 +76,6 @@ def _metric(metrics_url: str, name: str, version: str) -> float:
     return sum(float(v) for v in re.findall(pattern, text, re.MULTILINE))
 
 
-class Load:
-    """Single-row requests in a loop from one thread until stopped: answers and failures."""
-
-    def __init__(self, http: str, rows: list[list[float]]) -> None:
-        self.http, self.rows = http, rows
-        self.versions: list[str] = []
-        self.failures: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run)
-
-    def _run(self) -> None:
-        import numpy as np
-
-        with RestClient(self.http, MODEL) as client:
-            while not self._stop.is_set():
-                row = np.array([self.rows[len(self.versions) % len(self.rows)]])
-                try:
-                    self.versions.append(client.infer(row).model_version)
-                except InferenceClientError as err:
-                    self.failures.append(str(err))
-
-    def __enter__(self) -> "Load":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
 def test_serving_follows_the_alias_forward_past_a_broken_version_and_back(
     mlflow: MlflowServer, california_csv: Path, tmp_path: Path
 ) -> None:
@@ -121,10 +91,10 @@ def test_serving_follows_the_alias_forward_past_a_broken_version_and_back(
     env = serve_env(mlflow, tmp_path, MODEL) | follow
     http = f"http://127.0.0.1:{env['CALHOUSING_SERVE__HTTP_PORT']}"
     metrics = f"http://127.0.0.1:{env['CALHOUSING_SERVE__METRICS_PORT']}/metrics"
-    rows = frame[list(FEATURE_NAMES)].head(50).to_numpy().tolist()
+    rows = frame[list(FEATURE_NAMES)].head(50).to_numpy(np.float64)
     log = tmp_path / "serve.log"
     with running(SERVE_ARGV, f"{http}/v2/models/{MODEL}/ready", log, 180, env):
-        with Load(http, rows) as load:
+        with Load(http, MODEL, rows) as load:
             new = _register(frame, 20)
             _promote(new)  # as a retrain, `make pipeline` or MLflow's UI would
             _until(lambda: load.versions[-1:] == [new], f"serving v{new}")
