@@ -80,7 +80,8 @@ def _pipeline_env(root: Path, mlflow: MlflowServer, source: Path, gateway: str) 
         "CALHOUSING_MLFLOW__EXPERIMENT": "observability-test",
         "CALHOUSING_REGISTRY__MODEL_NAME": MODEL_NAME,
         "CALHOUSING_MONITORING__PUSHGATEWAY_URL": f"http://{gateway}",
-        "CALHOUSING_MONITORING__TRIGGER": "drift",
+        # Not `drift`: a drift-triggered retrain needs labelled served rows (training.recent).
+        "CALHOUSING_MONITORING__TRIGGER": "schedule",
         "OMP_NUM_THREADS": "1",
     }
 

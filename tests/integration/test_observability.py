@@ -265,7 +265,7 @@ def test_training_pushes_its_outcome_to_the_pushgateway(
     assert production[0]["metric"]["version"] == trained.version
     assert _one(production) == pytest.approx(trained.decision["challenger_holdout_rmse"])
     decision = observed.query(f'{DECISION}{{{group}, outcome="promoted"}}')
-    assert decision[0]["metric"]["trigger"] == "drift"
+    assert decision[0]["metric"]["trigger"] == "schedule"
     assert decision[0]["metric"]["version"] == trained.version
     assert "error: pipeline:" in trained.failed_log  # the failed run told its user, too
 
