@@ -94,7 +94,8 @@ template:
 
 {{/* checkov skips of the workloads that run the MLflow client (training, predictor). */}}
 {{- define "calhousing.clientCheckovAnnotations" -}}
-{{- include "calhousing.checkovAnnotations" (dict "image" .Values.image "extra" (ternary (list (include "calhousing.secretEnvSkip" .)) list .Values.mlflow.auth.enabled)) }}
+{{- $secretEnv := or .Values.mlflow.auth.enabled (eq .Values.mlflow.backend.type "postgresql") }}
+{{- include "calhousing.checkovAnnotations" (dict "image" .Values.image "extra" (ternary (list (include "calhousing.secretEnvSkip" .)) list $secretEnv)) }}
 {{- end }}
 
 {{/* The first-model Job's spec: the retrain's, training only while no version is served. */}}
