@@ -25,7 +25,8 @@ FAST_HGB = {"max_iter": 60, "learning_rate": 0.1, "max_features": 1.0}
 
 def _settings(root: Path, csv: Path, uri: str, family: Family, **registry: Any) -> Settings:
     return Settings(
-        data={"source": str(csv), "raw_path": root / "raw.csv", "prepared_dir": root / "prepared"},
+        data={"source": str(csv), "raw_path": root / "raw.csv", "prepared_dir": root / "prepared",
+              "recent": {"path": root / "recent.csv"}},
         train={"families": [family], "n_jobs": 1, "hist_gradient_boosting": FAST_HGB,
                "artifacts_dir": root / "artifacts"},
         registry={"model_name": MODEL, "bootstrap_resamples": 500, **registry},
