@@ -101,14 +101,26 @@ def main() -> int:
     print(label(settings, prefix, truth))
     text, outcome = run(settings)
     print(text)
-    decision = settings.train.artifacts_dir / "decision.json"
-    if outcome == 3 and decision.exists():
-        record = json.loads(decision.read_text())
-        print(f"decision: v{record['version']} {record['decision']}: {record['reason']}")
+    print_decision(settings, int(outcome))
     print(serving_after_follow(settings, before))
+    after_rows, after_truth = drifted(settings, seed=2)
+    after = send(settings, after_rows, f"{prefix}-after")
+    print(f"drift-demo: sent {ROWS} more rows of the same population to v{after}")
+    time.sleep(settings.predlog.flush_interval_s * 3)
+    print(label(settings, f"{prefix}-after", after_truth))
     for version, (rmse, count) in sorted(realized_rmse(connect(str(settings.predlog.url))).items()):
         print(f"  v{version}: realized RMSE {rmse:.4f} on {count} labelled row(s)")
     return int(outcome)
+
+
+def print_decision(settings: Settings, outcome: int) -> None:
+    """The retrain's decision and the data versions it was made on, when it ran."""
+    decision = settings.train.artifacts_dir / "decision.json"
+    if outcome != 3 or not decision.exists():
+        return
+    record = json.loads(decision.read_text())
+    print(f"decision: v{record['version']} {record['decision']}: {record['reason']}")
+    print(f"  data: reference md5 {record['data_version']}, recent md5 {record['recent_version']}")
 
 
 if __name__ == "__main__":
