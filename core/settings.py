@@ -118,6 +118,9 @@ class RegistrySettings(Section):
     reference_tolerance: float = Field(0.02, ge=0)
     """Judged on the recent holdout, a challenger may still be worse than the champion on the
     frozen reference holdout by at most this RMSE ($100k)."""
+    promotion_lock_s: float = Field(60.0, gt=0)
+    """A promotion holds the model's lock while it re-reads and moves the alias (seconds of
+    REST calls); a lock older than this was left by a promoter that died, and is broken."""
 
     @property
     def model_uri(self) -> str:

@@ -9,6 +9,7 @@ from core.errors import CalhousingError
 from core.registry import VersionTag, alias_version
 from core.settings import RegistrySettings, Settings
 from training.evidence import Evidence, gather
+from training.lock import promotion_lock
 from training.policy import Verdict, decide, gate, within_tolerance
 from training.records import (
     DECISION_FILE,
@@ -81,15 +82,17 @@ def ensure_alias_unmoved(client: Any, registry: RegistrySettings, expected: str 
 
 
 def promote(client: Any, registry: RegistrySettings, decision: Decision) -> None:
-    """Move the alias to the new version, unless another promotion moved it meanwhile."""
-    try:
-        ensure_alias_unmoved(client, registry, decision.champion_version)
-    except CalhousingError as err:
-        record_decision(
-            client, decision.model_copy(update={"decision": "aborted", "reason": str(err)})
-        )
-        raise
-    client.set_registered_model_alias(registry.model_name, registry.alias, decision.version)
+    """Move the alias to the new version, unless another promotion moved it meanwhile (the
+    lock makes the re-read and the move one step for every promoter)."""
+    with promotion_lock(client, registry):
+        try:
+            ensure_alias_unmoved(client, registry, decision.champion_version)
+        except CalhousingError as err:
+            record_decision(
+                client, decision.model_copy(update={"decision": "aborted", "reason": str(err)})
+            )
+            raise
+        client.set_registered_model_alias(registry.model_name, registry.alias, decision.version)
 
 
 def _number(value: float | None) -> str:

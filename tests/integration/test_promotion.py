@@ -145,3 +145,120 @@ def test_a_retrain_on_recent_labelled_rows_is_judged_on_them_and_guarded_by_the_
     tags = MlflowClient(mlflow.uri).get_model_version(f"{MODEL}-recent", decision.version).tags
     assert tags["data.recent_version"] == decision.recent_version
     assert int(tags["recent_holdout.rows"]) == decision.recent_holdout_rows
+
+
+def _decision(model: str, version: str, champion: str) -> Any:
+    from training.records import Decision
+
+    return Decision(model_name=model, version=version, family="linear", decision="promoted",
+                    reason="better", challenger_holdout_rmse=0.5, champion_version=champion,
+                    champion_holdout_rmse=0.6, data_version="md5")  # fmt: skip
+
+
+def _versions(client: Any, model: str, count: int) -> list[str]:
+    """`count` versions of a new model (the lock only moves aliases: no artifacts needed)."""
+    client.create_registered_model(model)
+    run = client.create_run(client.create_experiment(model)).info.run_id
+    return [
+        str(client.create_model_version(model, f"runs:/{run}/model", run_id=run).version)
+        for _ in range(count)
+    ]
+
+
+def test_two_promotions_from_the_same_champion_at_once_move_the_alias_once(
+    mlflow: MlflowServer, tmp_path: Path
+) -> None:
+    """Both challengers beat v1 and reach `promote` together (a barrier): the lock orders
+    them, so the second re-reads the alias, finds it moved, and aborts with the reason."""
+    import threading
+
+    from core.settings import RegistrySettings
+    from training.lock import lock_name
+    from training.register import promote
+    from training.tracking import connect
+
+    model = f"{MODEL}-race"
+    client = connect(Settings(mlflow={"tracking_uri": mlflow.uri}).mlflow)
+    champion, *challengers = _versions(client, model, 3)
+    client.set_registered_model_alias(model, "production", champion)
+    registry = RegistrySettings(model_name=model)
+    barrier, outcomes = threading.Barrier(len(challengers)), dict[str, str]()
+
+    def race(version: str) -> None:
+        mine = connect(Settings(mlflow={"tracking_uri": mlflow.uri}).mlflow)
+        barrier.wait()
+        try:
+            promote(mine, registry, _decision(model, version, champion))
+            outcomes[version] = "promoted"
+        except CalhousingError as err:
+            outcomes[version] = str(err)
+
+    threads = [threading.Thread(target=race, args=(v,)) for v in challengers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    [winner] = [v for v, outcome in outcomes.items() if outcome == "promoted"]
+    [loser] = set(challengers) - {winner}
+    assert f"moved from v{champion} to v{winner}" in outcomes[loser]
+    assert _alias_of(client, model) == winner
+    assert client.get_model_version(model, loser).tags["decision"] == "aborted"
+    assert not client.search_registered_models(f"name = '{lock_name(model)}'")
+
+
+def _alias_of(client: Any, model: str) -> str:
+    return str(client.get_registered_model(model).aliases["production"])
+
+
+def test_a_promotion_lock_left_by_a_dead_promoter_is_broken_after_it_expires(
+    mlflow: MlflowServer, tmp_path: Path
+) -> None:
+    import time
+
+    from core.settings import RegistrySettings
+    from training.lock import EXPIRES, HOLDER, lock_name
+    from training.register import promote
+    from training.tracking import connect
+
+    model = f"{MODEL}-stale"
+    client = connect(Settings(mlflow={"tracking_uri": mlflow.uri}).mlflow)
+    champion, challenger = _versions(client, model, 2)
+    client.set_registered_model_alias(model, "production", champion)
+    expired = {HOLDER: "a promoter that died", EXPIRES: str(time.time() + 1)}
+    client.create_registered_model(lock_name(model), tags=expired)
+
+    promote(
+        client,
+        RegistrySettings(model_name=model, promotion_lock_s=2),
+        _decision(model, challenger, champion),
+    )
+
+    assert _alias_of(client, model) == challenger
+    assert not client.search_registered_models(f"name = '{lock_name(model)}'")
+
+
+def test_a_promotion_lock_held_past_twice_its_expiry_fails_clearly_and_moves_nothing(
+    mlflow: MlflowServer, tmp_path: Path
+) -> None:
+    import time
+
+    from core.settings import RegistrySettings
+    from training.lock import EXPIRES, HOLDER, lock_name
+    from training.register import promote
+    from training.tracking import connect
+
+    model = f"{MODEL}-held"
+    client = connect(Settings(mlflow={"tracking_uri": mlflow.uri}).mlflow)
+    champion, challenger = _versions(client, model, 2)
+    client.set_registered_model_alias(model, "production", champion)
+    renewed = {HOLDER: "a live promoter", EXPIRES: str(time.time() + 3600)}
+    client.create_registered_model(lock_name(model), tags=renewed)
+
+    with pytest.raises(CalhousingError, match="stayed held for 2 s"):
+        promote(
+            client,
+            RegistrySettings(model_name=model, promotion_lock_s=1),
+            _decision(model, challenger, champion),
+        )
+
+    assert _alias_of(client, model) == champion
