@@ -2,17 +2,26 @@
 cluster IPs (the host routes to them through kube-proxy's rules, as a pod would) and MLflow's
 REST API with the Host header of its in-cluster name (MLflow refuses other hosts)."""
 
+import base64
+import csv
 import json
+import subprocess
+import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
+from sqlalchemy import URL
 
-from inference.client import GrpcClient, RestClient
-from tests.cluster.kube import Kube
+from inference.client import GrpcClient, Prediction, RestClient, v2_inputs
+from tests.cluster.kube import REPO, Kube
 
 MODEL = "calhousing"
+BATCH = 20
+"""Rows per request of the scenario traffic: row `i` is row `i % BATCH` of request `i // BATCH`."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,42 @@ class Release:
                      f"--timeout={timeout_s}s", timeout=timeout_s + 30)  # fmt: skip
         return self.kubectl("logs", f"job/{name}", "--all-containers")
 
+    def send(self, rows: np.ndarray, prefix: str) -> list[Prediction]:
+        """POST `rows` through the predictor Service in batches, request ids `<prefix>-<n>`."""
+        with self.rest() as rest:
+            return [
+                rest.send({"id": f"{prefix}-{start // BATCH}",
+                           "inputs": v2_inputs(rows[start : start + BATCH], "columns")})
+                for start in range(0, len(rows), BATCH)
+            ]  # fmt: skip
+
+    def predlog_url(self) -> str:
+        """The prediction log as its own role reaches it, on the database pod's address (its
+        Service is headless; the host routes to pods as to Services)."""
+        secret = self.get("secret", f"{self.name}-postgresql")["data"]["predlog-password"]
+        pod_ip = self.get("pod", f"{self.name}-postgresql-0")["status"]["podIP"]
+        url = URL.create("postgresql", "predlog", base64.b64decode(secret).decode(),
+                         pod_ip, 5432, "predictions")  # fmt: skip
+        return url.render_as_string(hide_password=False)
+
+    def feedback(self, labels: Iterable[tuple[str, int, float]], folder: Path) -> str:
+        """`calhousing feedback` from outside the cluster, as an operator sends labels; its
+        output (stored and refused counts, realized RMSE per version)."""
+        path = folder / "labels.csv"
+        with path.open("w", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(["request_id", "row", "value"])
+            writer.writerows(labels)
+        env = {
+            "PATH": str(Path(sys.executable).parent),
+            "CALHOUSING_PREDLOG__URL": self.predlog_url(),
+        }
+        argv = [sys.executable, "-m", "calhousing", "feedback", str(path)]
+        run = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True,
+                             timeout=300, check=False)  # fmt: skip
+        assert run.returncode == 0, run.stderr[-3000:]
+        return run.stdout
+
     def job_succeeded(self, name: str) -> bool:
         conditions = self.get("job", name)["status"].get("conditions", [])
         return any(c["type"] == "Complete" and c["status"] == "True" for c in conditions)
@@ -84,6 +129,12 @@ class Release:
 
 def tags(version: dict[str, Any]) -> dict[str, str]:
     return {t["key"]: t["value"] for t in version.get("tags", [])}
+
+
+def labels_of(prefix: str, truth: np.ndarray, share: float) -> list[tuple[str, int, float]]:
+    """Feedback for the first `share` of the rows `send` posted under `prefix`."""
+    count = int(len(truth) * share)
+    return [(f"{prefix}-{i // BATCH}", i % BATCH, float(v)) for i, v in enumerate(truth[:count])]
 
 
 def pretty(obj: Any) -> str:

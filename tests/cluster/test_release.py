@@ -1,11 +1,13 @@
 """The chart installed on a real cluster, as a user installs it: `helm install --wait` of the
 local profile into a namespace that enforces Pod Security `restricted`, then what a platform
-engineer does with it, in order: call it, test it, retrain it by hand, let the drift check
-retrain it, upgrade it under load, uninstall it."""
+engineer does with it, in order: call it, test it, retrain it by hand, move its alias, send it
+shifted traffic and its labels so the drift check retrains it on them and serving follows,
+upgrade it under load, uninstall it."""
 
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -17,12 +19,16 @@ from typing import Any
 import numpy as np
 import pytest
 
+from core.registry import VersionTag
+from core.settings import Settings
+from monitoring.drift_demo import LABELLED, drifted
 from tests.cluster.conftest import Namespace
-from tests.cluster.kube import CHART, LOCAL_VALUES, KubeError, eventually
-from tests.cluster.release import MODEL, ROWS, Release, pretty, tags
+from tests.cluster.kube import CHART, LOCAL_VALUES, REPO, KubeError, eventually
+from tests.cluster.release import MODEL, ROWS, Release, labels_of, pretty, tags
 from tests.load import Load
 
 SMOKE_TEST = CHART / "files" / "smoke_test.py"
+SHARED_DATA = REPO.parent / "shared" / "data" / "california_housing.csv"
 
 # The install trains the first model: minutes on two cores.
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1800)]
@@ -228,28 +234,55 @@ def test_every_predictor_follows_the_alias_moved_in_mlflow_and_back_with_no_fail
         assert f"serving moved from v{challenger} to v{champion}" in log
 
 
-def test_a_drift_job_reads_the_prediction_log_and_starts_a_retrain_job(
-    release: Release, california_xy: tuple[np.ndarray, np.ndarray]
+def _scenario(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """`make drift-demo`'s population: south of 34.5 incomes doubled and prices up 25%."""
+    return drifted(Settings(data={"raw_path": SHARED_DATA}), seed)
+
+
+def _realized(feedback: str) -> dict[str, float]:
+    """Realized RMSE per version, from `calhousing feedback`'s output."""
+    found = re.findall(r"v(\d+): realized RMSE ([\d.]+)", feedback)
+    return {version: float(rmse) for version, rmse in found}
+
+
+def test_labelled_drift_runs_the_cronjobs_to_a_better_version_that_every_pod_serves(
+    release: Release, tmp_path: Path
 ) -> None:
-    x, _ = california_xy
-    drifted = x[np.random.default_rng(7).choice(len(x), 600, replace=False)].copy()
-    drifted[:, 0] *= 1.8  # MedInc: incomes up 80%
-    rest = release.rest()
-    for chunk in np.array_split(drifted, 6):
-        rest.infer(chunk)
+    """The loop through the CronJobs: shifted traffic and its labels, the drift Job, the retrain
+    Job it starts on the labelled rows, the promotion, every pod following with no failed
+    request; then new traffic of that population shows the new version really does better."""
+    champion = release.alias_version()
+    rows, truth = _scenario(seed=0)
+    release.send(rows, "shifted")
     time.sleep(5)  # the prediction log writes in batches, at least once a second
+    print(f"\n{release.feedback(labels_of('shifted', truth, LABELLED), tmp_path)}")
     release.kubectl("create", "job", f"--from=cronjob/{NAME}-drift", "manual-drift")
     log = release.wait_job("manual-drift", timeout_s=600)
-    assert "MedInc" in log, log[-3000:]
-    retrains = eventually(
+    assert "MedInc" in log and "retrain: started" in log, log[-3000:]
+    [retrain] = eventually(
         lambda: release.items("jobs", "-l", "calhousing.io/trigger=drift"), 60, "a retrain Job"
     )
-    [retrain] = retrains
     name = retrain["metadata"]["name"]
     assert retrain["metadata"]["ownerReferences"][0]["name"] == f"{NAME}-retrain"
-    eventually(lambda: release.items("pods", "-l", f"job-name={name}"), 60, f"{name}'s pod")
-    # The retrain would train for minutes more; the test is that it was started and runs.
-    release.kubectl("delete", "job", name, "--cascade=foreground", "--wait=false")
+    with _load(release) as load:
+        log = release.wait_job(name)
+        assert release.job_succeeded(name), log[-3000:]
+        new = release.alias_version()
+        assert new != champion, log[-3000:]
+        eventually(lambda: load.serves_only(new), 120, f"every pod serving v{new}")
+    print(f"\nretrain to v{new} under load: {len(load.versions)} answers, "
+          f"{len(load.failures)} failed")  # fmt: skip
+    assert load.failures == []
+    decision = tags(release.model_version(new))
+    assert decision[VersionTag.DECISION] == "promoted"
+    assert decision[VersionTag.CHAMPION_VERSION] == champion
+    assert int(decision[VersionTag.RECENT_ROWS]) >= 100 and decision[VersionTag.RECENT_DATA_VERSION]
+    after_rows, after_truth = _scenario(seed=2)
+    assert {p.model_version for p in release.send(after_rows, "after")} == {new}
+    time.sleep(5)
+    realized = _realized(release.feedback(labels_of("after", after_truth, LABELLED), tmp_path))
+    print(f"realized RMSE on the shifted population: {realized}")
+    assert realized[new] < realized[champion]
 
 
 def _psql_as_predlog(release: Release, database: str) -> str:
