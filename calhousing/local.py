@@ -27,9 +27,10 @@ class Service:
 
 def services(settings: Settings) -> dict[str, Service]:
     mlflow, serve = settings.mlflow, settings.serve
+    # A first start creates and migrates MLflow's database: over a minute on a busy 2-core box.
     return {
         "mlflow": Service(
-            "mlflow", "mlflow-server", f"http://{mlflow.host}:{mlflow.port}/health", 60
+            "mlflow", "mlflow-server", f"http://{mlflow.host}:{mlflow.port}/health", 180
         ),
         "serve": Service(
             "serve",
