@@ -26,13 +26,25 @@ def pytest_configure(config: pytest.Config) -> None:
         del os.environ[key]
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(_worker_group(item)))
     if config.getoption("timeout", None) is not None:  # `--timeout` given: it rules
         return
     for item in items:
         folder = item.path.relative_to(REPO / "tests").parts[0]
         if folder in TIMEOUT_S and item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(TIMEOUT_S[folder]))
+
+
+def _worker_group(item: pytest.Item) -> str:
+    """Under `pytest -n N --dist loadgroup` (make test) one worker runs a group, in order: the
+    cluster's tests are one group (they share one release and end by stopping the cluster),
+    every other module is its own (its module fixtures start once)."""
+    if item.get_closest_marker("cluster") is not None:
+        return "cluster"
+    return item.path.relative_to(REPO).as_posix()
 
 
 @pytest.fixture(scope="session")
