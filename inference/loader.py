@@ -112,9 +112,8 @@ def resolve(client: "MlflowClient", uri: str) -> ModelRef:
 
 def alias_version(tracking_uri: str, uri: str) -> str | None:
     """The version the alias in `uri` points to now; None while it points nowhere."""
-    check_tracking_server(tracking_uri)
     try:
-        return resolve(registry.connect(tracking_uri), uri).version
+        return resolve(_client(tracking_uri), uri).version
     except ModelUnavailableError:  # the alias was deleted: keep serving what is loaded
         return None
 
@@ -126,7 +125,6 @@ def load_when_available(
     deadline = time.monotonic() + wait.seconds
     while True:
         try:
-            check_tracking_server(tracking_uri)
             return load(uri, tracking_uri, scratch, compiled=compiled)
         except ModelUnavailableError as err:
             if time.monotonic() + wait.interval_s > deadline:
@@ -135,10 +133,11 @@ def load_when_available(
             time.sleep(wait.interval_s)
 
 
-def check_tracking_server(tracking_uri: str) -> None:
-    """Fails fast when MLflow does not answer, where its client would retry for minutes."""
+def _client(tracking_uri: str) -> Any:
+    """A registry client, after one health check: MLflow not answering means "not available
+    yet" to a predictor (its own client would retry for minutes)."""
     try:
-        registry.check_reachable(tracking_uri)
+        return registry.connect(tracking_uri)
     except CalhousingError as err:
         raise ModelUnavailableError(str(err)) from err
 
@@ -166,7 +165,7 @@ def _load(uri: str, tracking_uri: str, scratch: Path, *, compiled: bool) -> Load
     import mlflow.artifacts
     import mlflow.sklearn
 
-    client = registry.connect(tracking_uri)
+    client = _client(tracking_uri)
     ref = resolve(client, uri)
     # Download by the version's storage URI, not `models:/...`: MLflow 3.17 resolves a
     # models:/ URI against the process-wide registry URI whatever is passed here (falling

@@ -16,7 +16,7 @@ import numpy as np
 
 from core.profile import FloatArray
 from core.settings import Settings
-from training.datasets import RECENT_HOLDOUT, Split, SplitName, load_split, split_path
+from training.datasets import RECENT_HOLDOUT, Split, load_split, split_path
 from training.policy import Interval, paired_bootstrap
 from training.scores import score
 
@@ -66,12 +66,11 @@ def single_row_ms(model: Any, rows: FloatArray) -> float:
 
 
 def compare(
-    settings: Settings, name: SplitName, challenger: Any, champion: Any | None
+    settings: Settings, label: str, holdout: Split, challenger: Any, champion: Any
 ) -> Comparison:
-    holdout = load_split(settings.data.prepared_dir, name)
+    """Both models on the same `holdout` rows; no interval without a champion."""
     challenger_predicted = predictions(challenger, holdout)
     rmse = score(holdout.y, challenger_predicted).rmse
-    label = "recent holdout" if name == RECENT_HOLDOUT else "holdout"
     if champion is None:
         return Comparison(label, len(holdout.y), rmse, None, None)
     champion_predicted = predictions(champion, holdout)
@@ -84,23 +83,28 @@ def compare(
                       interval)  # fmt: skip
 
 
-def _recent_rows(settings: Settings) -> int:
-    path = split_path(settings.data.prepared_dir, RECENT_HOLDOUT)
-    return len(load_split(settings.data.prepared_dir, RECENT_HOLDOUT).y) if path.exists() else 0
+def _recent_holdout(settings: Settings) -> Split | None:
+    """The recent holdout when it has enough rows to judge on."""
+    prepared = settings.data.prepared_dir
+    if not split_path(prepared, RECENT_HOLDOUT).exists():
+        return None
+    holdout = load_split(prepared, RECENT_HOLDOUT)
+    return holdout if len(holdout.y) >= settings.registry.min_recent_rows else None
 
 
 def gather(settings: Settings, challenger_uri: str, champion: str | None) -> Evidence:
+    """Each holdout read once; the reference one also times the challenger's single rows."""
     import mlflow
 
-    registry = settings.registry
     challenger = mlflow.sklearn.load_model(challenger_uri)
     champion_model = (
         None if champion is None
-        else mlflow.sklearn.load_model(f"models:/{registry.model_name}/{champion}")
+        else mlflow.sklearn.load_model(f"models:/{settings.registry.model_name}/{champion}")
     )  # fmt: skip
-    reference = compare(settings, "holdout", challenger, champion_model)
+    reference_rows = load_split(settings.data.prepared_dir, "holdout")
+    reference = compare(settings, "holdout", reference_rows, challenger, champion_model)
+    recent_rows = _recent_holdout(settings)
     recent = None
-    if _recent_rows(settings) >= registry.min_recent_rows:
-        recent = compare(settings, RECENT_HOLDOUT, challenger, champion_model)
-    holdout = load_split(settings.data.prepared_dir, "holdout")
-    return Evidence(reference, recent, single_row_ms(challenger, holdout.x))
+    if recent_rows is not None:
+        recent = compare(settings, "recent holdout", recent_rows, challenger, champion_model)
+    return Evidence(reference, recent, single_row_ms(challenger, reference_rows.x))
