@@ -63,10 +63,11 @@ check: setup ## Lint, format check, strict types, import contracts, shellcheck
 # LOCAL_CLUSTER=no: everything but the tests on the local cluster, for hosts that cannot run it
 # (GitHub's runners mount cgroup v2; the e2e-kind workflow runs the cluster path there).
 LOCAL_CLUSTER ?= yes
-# Two pytest workers: the cluster's tests (mostly waiting on pods) beside the rest.
+# Two pytest workers: the cluster's tests (one worker, in order; mostly waiting on pods)
+# beside the other modules (tests/conftest.py, pytest_xdist_make_scheduler).
 TEST_WORKERS ?= 2
 test: system-deps check $(if $(filter yes,$(LOCAL_CLUSTER)),local-cluster) ## The whole test suite (what CI runs), the local cluster's included
-	$(RUN) pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15 $(if $(filter yes,$(LOCAL_CLUSTER)),,-m "not cluster") $(PYTEST_ARGS)
+	$(RUN) pytest -n $(TEST_WORKERS) --durations=15 $(if $(filter yes,$(LOCAL_CLUSTER)),,-m "not cluster") $(PYTEST_ARGS)
 
 test-fast: setup ## Unit, data and model tests only (no services, no cluster)
 	$(RUN) pytest -m "not integration and not cluster" $(PYTEST_ARGS)

@@ -49,6 +49,8 @@ Reason = Literal[
     "batch_too_large",
     "not_finite",
     "out_of_range",
+    "content_type",
+    "unknown_output",
 ]
 
 
@@ -202,12 +204,28 @@ def _numbers(name: str, datatype: str, data: Any) -> Matrix:
         raise InvalidRequestError(
             f"input {name!r}: datatype {datatype} needs non-negative integers", "dtype", name
         )
+    if datatype in INT_TYPES | UINT_TYPES and raw.size:
+        _check_int_range(name, datatype, raw)
     # Round through the declared float type so REST (JSON decimals) and gRPC (fp32_contents)
     # give the same matrix for the same FP32 request. A value the type cannot hold becomes
     # inf, which the range check then refuses by name.
     with np.errstate(over="ignore"):
         declared = raw.astype(FLOAT_TYPES.get(datatype, np.float64))
     return declared.astype(np.float64).reshape(-1)
+
+
+def _check_int_range(name: str, datatype: str, raw: Matrix) -> None:
+    """INT8 300 is not an INT8: refused, not wrapped or widened (gRPC carries INT8 in int32)."""
+    info = np.iinfo(datatype.lower())  # numpy names them int8 ... uint64
+    low, high = raw.min(), raw.max()
+    if low < info.min or high > info.max:
+        value = low if low < info.min else high
+        raise InvalidRequestError(
+            f"input {name!r}: value {value} does not fit datatype {datatype} "
+            f"[{info.min}, {info.max}]",
+            "dtype",
+            name,
+        )
 
 
 def _has_bool(data: Any) -> bool:

@@ -3,9 +3,10 @@ streaming, malformed raw gRPC buffers.
 
 REST: neither MLServer nor uvicorn limits a request body, so a client can make the server
 buffer and parse any amount of JSON. `RequestGuard` answers 413 `{"error": ...}` before parsing,
-and 415 to a body declared as something other than JSON (MLServer parses any body as JSON,
-whatever its type: a form or a CSV posted by mistake would otherwise meet a confusing error or,
-worse, an answer). A body with no declared type is read as JSON, as MLServer always has.
+and 415 to a body declared as something other than JSON (a CSV posted by mistake would otherwise
+meet a confusing error or, worse, an answer). A body with no declared type is read as JSON, as
+MLServer always has, and so is one declared as a form: `curl -d` sends that type by default, and
+Triton's and KServe's curl examples post their JSON so (a real form then fails as bad JSON).
 It also answers 404 on REST `infer_stream` and `generate_stream`: MLServer raises its errors
 there (unknown model, bad input) after the streaming response has begun, which can only end as
 a bare 500 (found by the fuzzer); our model answers one response per request anyway (gRPC
@@ -41,6 +42,8 @@ ITEM_BYTES: Final = {
     }.items()
 }  # fmt: skip
 """Bytes per element of each fixed-size V2 datatype, as MLServer unpacks them."""
+JSON: Final = b"application/json"
+FORM: Final = b"application/x-www-form-urlencoded"
 
 
 class RequestGuard:
@@ -53,6 +56,9 @@ class RequestGuard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             headers = dict(scope["headers"])
+            if _media(headers) == FORM:
+                scope = {**scope, "headers": _as_json(scope["headers"])}
+                headers = dict(scope["headers"])
             refusal = self._refusal(str(scope["path"]), headers)
             if refusal is None and b"content-length" not in headers:
                 # Chunked: read it here, bounded, then hand it on.
@@ -69,8 +75,8 @@ class RequestGuard:
     def _refusal(self, path: str, headers: dict[bytes, bytes]) -> tuple[int, str] | None:
         if path.endswith("_stream"):  # infer_stream, generate_stream
             return 404, "streaming inference is not offered over REST; POST to .../infer"
-        media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if media and media != b"application/json":
+        media = _media(headers)
+        if media and media != JSON:
             shown = media.decode(errors="replace")
             return 415, f"content type {shown!r} is not accepted; send application/json"
         size = int(headers.get(b"content-length", 0))
@@ -82,6 +88,14 @@ class RequestGuard:
         return (
             f"request body of {what} exceeds the limit of {self.max_bytes} bytes; split the batch"
         )
+
+
+def _media(headers: dict[bytes, bytes]) -> bytes:
+    return headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+
+
+def _as_json(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    return [(k, JSON if k == b"content-type" else v) for k, v in headers]
 
 
 async def _read(receive: Receive, limit: int) -> bytes | None:

@@ -6,7 +6,9 @@ event loop); a background thread turns them into rows and INSERTs them in batche
 write is retried with doubling back-off; rows that still cannot be written, or that find the
 queue full, are dropped: counted in `calhousing_predlog_dropped_rows_total` by reason and
 logged, never silently. `close` (model unload, or process exit after SIGTERM) writes whatever
-is queued before returning.
+is queued before returning. The store is opened by the writer, not by the model's load: a store
+that is down or refuses us leaves the model serving, and its rows go the same way as failed
+writes (retried, then dropped and counted), with the reason in the log.
 """
 
 import atexit
@@ -68,14 +70,16 @@ class Served:
 
 
 _STOP: Final = object()
+STORE_ERRORS: Final = (SQLAlchemyError, OSError)
+"""A store down, refusing us, or (SQLite) a folder that cannot be made."""
 
 
 class PredictionLog:
     """A background writer for one model's served rows; `close` is idempotent."""
 
     def __init__(self, settings: PredlogSettings, url: str, model: str) -> None:
-        self.settings, self.model = settings, model
-        self._engine: Engine = connect(url)
+        self.settings, self.model, self._url = settings, model, url
+        self._engine: Engine | None = None
         self._queue: queue.Queue[object] = queue.Queue(maxsize=settings.queue_requests)
         self._thread = threading.Thread(target=self._run, name="predlog", daemon=True)
         self._closed = False
@@ -101,9 +105,20 @@ class PredictionLog:
         if self._thread.is_alive():
             left = self._queue.qsize()
             logger.error("prediction log: %d request(s) still queued after shutdown", left)
-        self._engine.dispose()
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def _store(self) -> Engine:
+        """The store, opened (tables created) on first use and kept."""
+        if self._engine is None:
+            self._engine = connect(self._url)
+        return self._engine
 
     def _run(self) -> None:
+        try:
+            self._store()
+        except STORE_ERRORS as err:  # say so at start, not only when the first rows drop
+            logger.error("prediction log: cannot open the store (rows are retried): %s", err)
         pending: list[dict[str, Any]] = []
         deadline = time.monotonic() + self.settings.flush_interval_s
         while True:
@@ -127,9 +142,9 @@ class PredictionLog:
         wait = self.settings.retry_backoff_s
         for attempt in range(self.settings.retries + 1):
             try:
-                with self._engine.begin() as connection:
+                with self._store().begin() as connection:
                     connection.execute(insert(PREDICTIONS), rows)
-            except SQLAlchemyError as err:
+            except STORE_ERRORS as err:
                 logger.warning("prediction log write failed (attempt %d): %s", attempt + 1, err)
                 if attempt < self.settings.retries:
                     time.sleep(wait)

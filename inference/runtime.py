@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from mlserver import MLModel
-from mlserver.errors import InferenceError
+from mlserver.errors import InferenceError, MLServerError
 from mlserver.logging import logger
 from mlserver.types import (
     Datatype,
@@ -45,7 +45,7 @@ from threadpoolctl import threadpool_limits
 
 from core.features import FEATURE_NAMES, TARGET
 from core.registry import RunTag
-from inference import codec, follow, loader, metrics, predlog, tracing
+from inference import codec, envelope, follow, loader, metrics, predlog, tracing
 from inference.runtime_config import RuntimeConfig
 
 OUTPUT: Final = TARGET.name
@@ -53,6 +53,14 @@ INPUTS: Final = [
     MetadataTensor(name=name, datatype=Datatype.FP64, shape=[-1]) for name in FEATURE_NAMES
 ]
 OUTPUTS: Final = [MetadataTensor(name=OUTPUT, datatype=Datatype.FP64, shape=[-1, 1])]
+
+
+class ModelLoadError(MLServerError):  # type: ignore[misc]  # mlserver ships no type hints
+    """A failed load, answered (to a reload through the repository API) as V2's JSON error
+    with status 500; any other exception would reach the client as MLServer's plain text."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status_code=500)
 
 
 @dataclass(frozen=True)
@@ -83,9 +91,11 @@ class HousingRuntime(MLModel):  # type: ignore[misc]  # mlserver ships no type h
                 config.scratch_dir,
                 compiled=config.compiled_trees,
             )
-        except Exception:
+        except Exception as err:
             metrics.load_failed(self.name)
-            raise
+            message = f"{self.name}: loading {uri} failed: {err}"
+            logger.error(message, exc_info=True)  # the caller gets the message, the log the cause
+            raise ModelLoadError(message) from err
         self._serving = self._serve(model)
         self._predlog = predlog.open_log(config.predlog, self.name)
         # OpenMP defaults to one thread per host core; when they contend for a pod's CPU
@@ -158,6 +168,7 @@ class HousingRuntime(MLModel):  # type: ignore[misc]  # mlserver ships no type h
         serving = self._serving  # one version for the whole request, even across a switch
         with serving.metrics.request(protocol, str(payload.id), proxy_id) as request:
             try:
+                envelope.check(*_asked(payload), OUTPUT)
                 matrix = codec.decode(payload.inputs, self._max_rows)
             except codec.InvalidRequestError as err:
                 request.reject(err.reason, err.feature)
@@ -189,6 +200,13 @@ class HousingRuntime(MLModel):  # type: ignore[misc]  # mlserver ships no type h
         return MetadataModelResponse(
             name=self.name, platform="sklearn", versions=versions, inputs=INPUTS, outputs=OUTPUTS
         )
+
+
+def _asked(payload: InferenceRequest) -> tuple[str | None, dict[str, str | None], list[str]]:
+    """The request's content type, each input's, and the outputs it names."""
+    inputs = {i.name: i.parameters.content_type if i.parameters else None for i in payload.inputs}
+    request_type = payload.parameters.content_type if payload.parameters else None
+    return request_type, inputs, [o.name for o in payload.outputs or []]
 
 
 def _provenance(model: loader.LoadedModel) -> metrics.Provenance:

@@ -21,7 +21,7 @@ from mlserver.utils import install_uvloop_event_loop
 from starlette.exceptions import HTTPException
 
 from core.errors import CalhousingError
-from core.settings import Settings
+from core.settings import Settings, default_environment
 from core.telemetry import json_logging
 from inference import guards
 from inference.runtime import HousingRuntime
@@ -133,6 +133,7 @@ async def _run(settings: Settings) -> None:
 
 def serve(settings: Settings) -> None:
     """Serve V2 REST, gRPC and /metrics until SIGTERM or SIGINT (blocking)."""
+    default_environment(settings.serve.mlflow_client_environment())
     install_rest_error_handlers()
     # uvloop is safe in-process (the crash is in worker processes) and what MLServer's CLI uses.
     install_uvloop_event_loop()

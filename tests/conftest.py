@@ -1,6 +1,7 @@
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,10 +27,7 @@ def pytest_configure(config: pytest.Config) -> None:
         del os.environ[key]
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(_worker_group(item)))
     if config.getoption("timeout", None) is not None:  # `--timeout` given: it rules
         return
     for item in items:
@@ -38,13 +36,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.timeout(TIMEOUT_S[folder]))
 
 
-def _worker_group(item: pytest.Item) -> str:
-    """Under `pytest -n N --dist loadgroup` (make test) one worker runs a group, in order: the
-    cluster's tests are one group (they share one release and end by stopping the cluster),
-    every other module is its own (its module fixtures start once)."""
-    if item.get_closest_marker("cluster") is not None:
-        return "cluster"
-    return item.path.relative_to(REPO).as_posix()
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under `pytest -n N` (make test): each module runs whole on one worker (its module
+    fixtures start once), and the cluster's tests all run on one worker, in order (they share
+    one release, and the last stops the cluster)."""
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+    class ClusterTogether(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]  # not the class: module fixtures start once
+            return "tests/cluster" if module.startswith("tests/cluster/") else module
+
+    return ClusterTogether(config, log)
 
 
 @pytest.fixture(scope="session")

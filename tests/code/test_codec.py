@@ -85,6 +85,9 @@ REFUSED: list[tuple[str, Inputs, str]] = [
     ("row-counts", columns(MedInc=inp("MedInc", [1], "FP64", [1.0])), "inconsistent row counts"),
     ("floats-as-int", columns(HouseAge=inp("HouseAge", [2], "INT32", [4.5, 2.0])), "integers"),
     ("negative-uint", columns(Longitude=inp("Longitude", [2], "UINT8", [-1, -2])), "non-negative"),
+    ("int8-300", columns(Population=inp("Population", [2], "INT8", [300, 5])), "300 does not fit datatype INT8 [-128, 127]"),  # noqa: E501
+    ("int16-low", columns(Longitude=inp("Longitude", [2], "INT16", [-40_000, 1])), "-40000 does not fit datatype INT16"),  # noqa: E501
+    ("uint8-256", columns(HouseAge=inp("HouseAge", [2], "UINT8", [256, 1])), "256 does not fit datatype UINT8 [0, 255]"),  # noqa: E501
     ("nan", with_value(0, float("nan")), "MedInc), row 1: value nan is not a finite number"),
     ("inf", with_value(4, float("inf")), "(Population), row 1: value inf is not a finite"),
     ("minus-inf", with_value(7, float("-inf")), "(Longitude), row 1: value -inf is not a finite"),

@@ -71,6 +71,10 @@ def row_with(values: dict[int, Any]) -> list[Any]:
     return [values.get(i, v) for i, v in enumerate(ROW)]
 
 
+_INT_ROW: Final = [8, 41, 7, 1, 300, 3, 38, -122]
+"""A whole-number row whose Population (300) no INT8 holds."""
+
+
 def body(inputs: Tensors | Any, **extra: Any) -> bytes:
     # Python's json writes NaN and Infinity, as a careless client's library would.
     return json.dumps({"inputs": inputs, **extra}).encode()
@@ -114,6 +118,7 @@ TENSOR_MISTAKES: Final[list[tuple[str, Tensors, str]]] = [
     ("latitude-zero", columns(Latitude=[0.0]), "feature Latitude, row 0: value 0.0"),
     ("second-row-bad", tensor([ROW, row_with({2: -5.0})], [2, 8]), "row 1: value -5.0"),
     ("fp16-overflow", tensor(row_with({4: 70000.0}), [1, 8], "FP16"), "value inf"),
+    ("int8-overflow", tensor(_INT_ROW, [1, 8], "INT8"), "value 300 does not fit datatype INT8"),
     ("empty-batch", tensor([], [0, 8]), "empty batch"),
     ("too-many-rows", tensor([ROW] * (MAX_ROWS + 1), [MAX_ROWS + 1, 8]), f"limit of {MAX_ROWS}"),
 ]
@@ -177,10 +182,10 @@ REST_CASES: Final[list[RestCase]] = [
     ),
     RestCase("text-plain", body(columns()), "content type 'text/plain'", 415, "text/plain"),
     RestCase(
-        "form-urlencoded",
-        body(columns()),
-        "'application/x-www-form-urlencoded' is not accepted",
-        415,
+        "form-that-is-a-form",
+        b"MedInc=8.3&HouseAge=41",
+        "invalid request body",
+        400,
         "application/x-www-form-urlencoded",
     ),
     RestCase("csv", b"8.3,41,6.9,1.0,322,2.5,37.8,-122.2", "text/csv", 415, "text/csv"),
@@ -208,11 +213,26 @@ REST_CASES: Final[list[RestCase]] = [
         path="/v2/models/{model}/generate_stream",
     ),
     RestCase("unknown-path", body(columns()), "Not Found", 404, path="/v2/models/{model}/nfer"),
+    # What the request asks beside its inputs.
+    RestCase(
+        "unknown-output", body(columns(), outputs=[{"name": "price"}]), "outputs ['price'] do not"
+    ),
+    RestCase(
+        "string-content-type",
+        body(columns(), parameters={"content_type": "str"}),
+        "content type 'str' is not supported",
+    ),
+    RestCase(
+        "input-content-type",
+        body([{**columns()[0], "parameters": {"content_type": "base64"}}, *columns()[1:]]),
+        "input 'MedInc': content type 'base64' is not supported",
+    ),
 ]
 
 _CONTENTS: Final = {
     "FP16": "fp32_contents", "FP32": "fp32_contents", "FP64": "fp64_contents",
-    "INT64": "int64_contents", "UINT32": "uint_contents", "BOOL": "bool_contents",
+    "INT8": "int_contents", "INT64": "int64_contents", "UINT32": "uint_contents",
+    "BOOL": "bool_contents",
     "BYTES": "bytes_contents",
 }  # fmt: skip
 
@@ -225,7 +245,7 @@ def grpc_request(model: str, inputs: Tensors, version: str = "") -> pb.ModelInfe
         flat = np.asarray(t["data"], dtype=object).ravel().tolist()
         if t["datatype"] == "BYTES":
             flat = [str(v).encode() for v in flat]
-        if t["datatype"] in ("INT64", "UINT32"):  # typed fields cannot even carry a fraction
+        if t["datatype"] in ("INT8", "INT64", "UINT32"):  # typed fields cannot carry a fraction
             flat = [int(v) for v in flat]
         getattr(inp.contents, _CONTENTS[t["datatype"]]).extend(flat)
     return request
@@ -246,6 +266,18 @@ def raw_request(
 
 _ROW_BYTES: Final = np.asarray(ROW, "<f8").tobytes()
 
+
+def _asking_output(model: str, name: str) -> pb.ModelInferRequest:
+    request = grpc_request(model, columns())
+    request.outputs.add(name=name)
+    return request
+
+
+def _with_content_type(request: pb.ModelInferRequest, content_type: str) -> pb.ModelInferRequest:
+    request.parameters["content_type"].string_param = content_type
+    return request
+
+
 GRPC_CASES: Final[list[GrpcCase]] = [
     *(
         GrpcCase(name, _typed(inputs), expected)
@@ -261,6 +293,12 @@ GRPC_CASES: Final[list[GrpcCase]] = [
         "int64-beyond-range",
         lambda m: grpc_request(m, tensor(row_with({4: 2**62}), [1, 8], "INT64")),
         "outside the allowed range",
+    ),
+    GrpcCase("unknown-output", lambda m: _asking_output(m, "price"), "outputs ['price'] do not"),
+    GrpcCase(
+        "string-content-type",
+        lambda m: _with_content_type(grpc_request(m, columns()), "str"),
+        "content type 'str' is not supported",
     ),
     GrpcCase("raw-short", lambda m: raw_request(m, [1, 8], [_ROW_BYTES[:-1]]), "has 63 bytes"),
     GrpcCase("raw-long", lambda m: raw_request(m, [1, 8], [_ROW_BYTES * 2]), "needs 64"),

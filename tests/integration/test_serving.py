@@ -121,6 +121,39 @@ def test_grpc_predictions_match_the_registered_model(
     assert prediction.model_version == model.version
 
 
+def test_a_json_body_sent_as_curls_default_form_type_is_answered_as_json(served: Served) -> None:
+    """`curl -d` declares application/x-www-form-urlencoded, as Triton's and KServe's curl
+    examples post their JSON."""
+    url = f"{served.http}/v2/models/{served.model.name}/infer"
+    body = json.dumps({"inputs": _columns()}).encode()
+    form = {"content-type": "application/x-www-form-urlencoded"}
+
+    answers = [httpx.post(url, content=body, headers=h, timeout=30) for h in (form, {})]
+
+    assert [a.status_code for a in answers] == [200, 200], answers[0].text
+    assert answers[0].json()["outputs"] == answers[1].json()["outputs"]
+
+
+@pytest.mark.parametrize(
+    ("layout", "content_type"), [("columns", "pd"), ("tensor", "np")], ids=["pd", "np"]
+)
+def test_the_models_own_output_and_content_types_are_answered_over_rest_and_grpc(
+    rest: RestClient, grpc_client: GrpcClient, served: Served, layout: Layout, content_type: str
+) -> None:
+    rows, output = served.model.rows[:2], "median_house_value"
+    body = {"inputs": v2_inputs(rows, layout), "outputs": [{"name": output}],
+            "parameters": {"content_type": content_type}}  # fmt: skip
+    request = _grpc(served.model.name, v2_inputs(rows, layout))
+    request.outputs.add(name=output)
+    request.parameters["content_type"].string_param = content_type
+
+    by_rest, by_grpc = rest.send(body), grpc_client.send(request)
+
+    expected = served.model.predict(rows)
+    np.testing.assert_allclose(by_rest.values, expected, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(by_grpc.values, expected, rtol=0, atol=1e-9)
+
+
 def test_grpc_requests_without_an_id_get_a_fresh_one(
     grpc_client: GrpcClient, served: Served
 ) -> None:
