@@ -11,6 +11,8 @@ import logging
 import re
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -71,6 +73,8 @@ class LoadedModel:
     """None for a model logged without a profile: it serves, without input distributions."""
     predictor: str = "served by scikit-learn"
     """How predictions are computed (inference.booster's verdict), for the load log."""
+    phases: str = ""
+    """How long each phase of the load took, for the load log."""
 
 
 # MLflow's codes for a server that failed this once (overloaded, restarting, its database
@@ -162,30 +166,55 @@ def load(uri: str, tracking_uri: str, scratch: Path, *, compiled: bool) -> Loade
 
 
 def _load(uri: str, tracking_uri: str, scratch: Path, *, compiled: bool) -> LoadedModel:
-    import mlflow.artifacts
-    import mlflow.sklearn
-
-    client = _client(tracking_uri)
-    ref = resolve(client, uri)
-    # Download by the version's storage URI, not `models:/...`: MLflow 3.17 resolves a
-    # models:/ URI against the process-wide registry URI whatever is passed here (falling
-    # back to a local ./mlflow.db), which would fail or read the wrong registry.
-    source = client.get_model_version_download_uri(ref.name, ref.version)
+    phases = Phases()
+    with phases("import mlflow"):
+        import mlflow.artifacts
+        import mlflow.sklearn
+    with phases("resolve"):
+        client = _client(tracking_uri)
+        ref = resolve(client, uri)
+        # By the version's storage URI, not `models:/...`: MLflow 3.17 resolves a models:/
+        # URI against the process-wide registry URI whatever is passed here (falling back to
+        # a local ./mlflow.db), which would fail or read the wrong registry.
+        source = client.get_model_version_download_uri(ref.name, ref.version)
     scratch.mkdir(parents=True, exist_ok=True)
     # The files are needed only until the estimator is in memory.
     with tempfile.TemporaryDirectory(dir=scratch) as folder:
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=source, dst_path=folder, tracking_uri=tracking_uri
-        )
-        # Reads the skops trusted types recorded in the MLmodel file at logging time.
-        estimator: Regressor = mlflow.sklearn.load_model(local)
-        profile = _profile(ref, tracking_uri, Path(folder))
+        with phases("download"):
+            local = mlflow.artifacts.download_artifacts(
+                artifact_uri=source, dst_path=folder, tracking_uri=tracking_uri
+            )
+        with phases("deserialize"):  # with the skops trusted types the MLmodel file records
+            estimator: Regressor = mlflow.sklearn.load_model(local)
+        with phases("profile"):
+            profile = _profile(ref, tracking_uri, Path(folder))
     check_features(ref, estimator)
     predictor = "served by scikit-learn"
     if compiled:
-        estimator, predictor = booster.compile_estimator(estimator, len(FEATURE_NAMES))
+        with phases("compile"):
+            estimator, predictor = booster.compile_estimator(estimator, len(FEATURE_NAMES))
     tags = dict(client.get_run(ref.run_id).data.tags) if ref.run_id else {}
-    return LoadedModel(ref, estimator, tags, profile, predictor)
+    return LoadedModel(ref, estimator, tags, profile, predictor, phases.summary())
+
+
+class Phases:
+    """Where a load spends its time, for the load log (start to ready is mostly this)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = time.perf_counter() - start
+
+    def summary(self) -> str:
+        total = sum(self.seconds.values())
+        parts = ", ".join(f"{name} {s:.2f} s" for name, s in self.seconds.items())
+        return f"in {total:.1f} s: {parts}"
 
 
 def _profile(ref: ModelRef, tracking_uri: str, folder: Path) -> ReferenceProfile | None:

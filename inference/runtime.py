@@ -112,7 +112,7 @@ class HousingRuntime(MLModel):  # type: ignore[misc]  # mlserver ships no type h
         profile = "reference profile" if model.profile else "NO reference profile"
         logger.info(
             f"Model {self.name!r}: loaded {model.ref.uri} (from {self._uri}), {profile}, "
-            f"{model.predictor}"
+            f"{model.predictor}, {model.phases}"
         )
         version = model.ref.version
         served = metrics.ModelMetrics(self.name, version, _provenance(model), model.profile)

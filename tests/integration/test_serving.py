@@ -5,6 +5,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -152,6 +153,17 @@ def test_the_models_own_output_and_content_types_are_answered_over_rest_and_grpc
     expected = served.model.predict(rows)
     np.testing.assert_allclose(by_rest.values, expected, rtol=0, atol=1e-9)
     np.testing.assert_allclose(by_grpc.values, expected, rtol=0, atol=1e-9)
+
+
+def test_the_load_log_says_where_the_start_spent_its_time(served: Served) -> None:
+    line = next(x for x in served.log.read_text().splitlines() if "loaded models:/" in x)
+
+    phases = re.search(r"in ([\d.]+) s: (.*?)\"", line)
+    assert phases, line
+    timed = dict(re.findall(r"([a-z][a-z ]*?) ([\d.]+) s", phases.group(2)))
+    assert set(timed) == {"import mlflow", "resolve", "download", "deserialize", "profile",
+                          "compile"}  # fmt: skip
+    assert abs(sum(map(float, timed.values())) - float(phases.group(1))) < 0.1
 
 
 def test_grpc_requests_without_an_id_get_a_fresh_one(
