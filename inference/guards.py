@@ -56,10 +56,11 @@ class RequestGuard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             headers = dict(scope["headers"])
-            if _media(headers) == FORM:
+            media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+            if media == FORM:
                 scope = {**scope, "headers": _as_json(scope["headers"])}
-                headers = dict(scope["headers"])
-            refusal = self._refusal(str(scope["path"]), headers)
+                media = JSON
+            refusal = self._refusal(str(scope["path"]), media, headers)
             if refusal is None and b"content-length" not in headers:
                 # Chunked: read it here, bounded, then hand it on.
                 body = await _read(receive, self.max_bytes)
@@ -72,10 +73,11 @@ class RequestGuard:
                 return
         await self.app(scope, receive, send)
 
-    def _refusal(self, path: str, headers: dict[bytes, bytes]) -> tuple[int, str] | None:
+    def _refusal(
+        self, path: str, media: bytes, headers: dict[bytes, bytes]
+    ) -> tuple[int, str] | None:
         if path.endswith("_stream"):  # infer_stream, generate_stream
             return 404, "streaming inference is not offered over REST; POST to .../infer"
-        media = _media(headers)
         if media and media != JSON:
             shown = media.decode(errors="replace")
             return 415, f"content type {shown!r} is not accepted; send application/json"
@@ -88,10 +90,6 @@ class RequestGuard:
         return (
             f"request body of {what} exceeds the limit of {self.max_bytes} bytes; split the batch"
         )
-
-
-def _media(headers: dict[bytes, bytes]) -> bytes:
-    return headers.get(b"content-type", b"").split(b";")[0].strip().lower()
 
 
 def _as_json(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:

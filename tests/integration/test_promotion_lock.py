@@ -48,6 +48,12 @@ def _alias_of(client: Any, model: str) -> str:
     return str(client.get_registered_model(model).aliases["production"])
 
 
+def _held_lock(client: Any, model: str, holder: str, expires_in_s: float) -> None:
+    """The lock as another promoter left it, expiring `expires_in_s` from now."""
+    tags = {HOLDER: holder, EXPIRES: str(time.time() + expires_in_s)}
+    client.create_registered_model(lock_name(model), tags=tags)
+
+
 def _lock_left(client: Any, model: str) -> bool:
     return bool(client.search_registered_models(f"name = '{lock_name(model)}'"))
 
@@ -90,8 +96,7 @@ def test_a_promotion_lock_left_by_a_dead_promoter_is_broken_after_it_expires(
 ) -> None:
     model, client = f"{MODEL}-stale", _client(mlflow)
     champion, challenger = _champion_and_challengers(client, model, 1)
-    dead = {HOLDER: "a promoter that died", EXPIRES: str(time.time() + 1)}
-    client.create_registered_model(lock_name(model), tags=dead)
+    _held_lock(client, model, "a promoter that died", expires_in_s=1)
     registry = RegistrySettings(model_name=model, promotion_lock_s=2)
 
     promote(client, registry, _decision(model, challenger, champion))
@@ -105,8 +110,7 @@ def test_a_promotion_lock_held_past_twice_its_expiry_fails_clearly_and_moves_not
 ) -> None:
     model, client = f"{MODEL}-held", _client(mlflow)
     champion, challenger = _champion_and_challengers(client, model, 1)
-    live = {HOLDER: "a live promoter", EXPIRES: str(time.time() + 3600)}
-    client.create_registered_model(lock_name(model), tags=live)
+    _held_lock(client, model, "a live promoter", expires_in_s=3600)
     registry = RegistrySettings(model_name=model, promotion_lock_s=1)
 
     with pytest.raises(CalhousingError, match="stayed held for 2 s"):
