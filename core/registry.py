@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 PROFILE_ARTIFACT: Final = "reference_profile.json"
 """The training data's reference profile, logged at the root of every training run."""
+FOREST_ARTIFACT: Final = "serving/forest.npz"
+"""The boosted forest as arrays (core.forest), logged beside the model when it has one: what
+serving loads instead of deserializing the estimator."""
 HEALTH_TIMEOUT_S: Final = 5.0
 
 
@@ -33,6 +36,8 @@ class RunTag(StrEnum):
     DATA_SOURCE = "data.source"
     DATA_ROWS = "data.rows"
     GIT_SHA = "git.sha"
+    REFIT_OF = "refit_of"
+    """On a model fitted again on train + validation: the run whose family won on validation."""
 
 
 class VersionTag(StrEnum):
@@ -83,21 +88,27 @@ def alias_version(client: "MlflowClient", model_name: str, alias: str) -> str | 
     return None if version is None else str(version)
 
 
-def reference_profile(tracking_uri: str, run_id: str, folder: Path) -> ReferenceProfile:
-    """The reference profile logged with training run `run_id`, downloaded into `folder`."""
+def run_artifact(tracking_uri: str, run_id: str, artifact_path: str, folder: Path) -> Path:
+    """One artifact of run `run_id`, downloaded into `folder`."""
     import mlflow.artifacts
     from mlflow.exceptions import MlflowException
 
     try:
         local = mlflow.artifacts.download_artifacts(
             run_id=run_id,
-            artifact_path=PROFILE_ARTIFACT,
+            artifact_path=artifact_path,
             dst_path=str(folder),
             tracking_uri=tracking_uri,
         )
     except (MlflowException, OSError) as err:
-        raise CalhousingError(f"run {run_id} has no {PROFILE_ARTIFACT}: {err}") from err
-    return ReferenceProfile.model_validate_json(Path(local).read_text())
+        raise CalhousingError(f"run {run_id} has no {artifact_path}: {err}") from err
+    return Path(local)
+
+
+def reference_profile(tracking_uri: str, run_id: str, folder: Path) -> ReferenceProfile:
+    """The reference profile logged with training run `run_id`, downloaded into `folder`."""
+    local = run_artifact(tracking_uri, run_id, PROFILE_ARTIFACT, folder)
+    return ReferenceProfile.model_validate_json(local.read_text())
 
 
 def version_tags(client: "MlflowClient", model_name: str, version: str) -> dict[str, str]:

@@ -24,6 +24,7 @@ from core import registry
 from core.errors import CalhousingError
 from core.features import FEATURE_NAMES
 from core.profile import ReferenceProfile
+from core.registry import FOREST_ARTIFACT
 from inference import booster
 
 if TYPE_CHECKING:
@@ -167,34 +168,58 @@ def load(uri: str, tracking_uri: str, scratch: Path, *, compiled: bool) -> Loade
 
 def _load(uri: str, tracking_uri: str, scratch: Path, *, compiled: bool) -> LoadedModel:
     phases = Phases()
-    with phases("import mlflow"):
-        import mlflow.artifacts
-        import mlflow.sklearn
     with phases("resolve"):
         client = _client(tracking_uri)
         ref = resolve(client, uri)
-        # By the version's storage URI, not `models:/...`: MLflow 3.17 resolves a models:/
-        # URI against the process-wide registry URI whatever is passed here (falling back to
-        # a local ./mlflow.db), which would fail or read the wrong registry.
-        source = client.get_model_version_download_uri(ref.name, ref.version)
     scratch.mkdir(parents=True, exist_ok=True)
-    # The files are needed only until the estimator is in memory.
+    # The files are needed only until the predictor is in memory.
     with tempfile.TemporaryDirectory(dir=scratch) as folder:
-        with phases("download"):
-            local = mlflow.artifacts.download_artifacts(
-                artifact_uri=source, dst_path=folder, tracking_uri=tracking_uri
-            )
-        with phases("deserialize"):  # with the skops trusted types the MLmodel file records
-            estimator: Regressor = mlflow.sklearn.load_model(local)
+        forest_file = _forest_file(ref, tracking_uri, Path(folder), phases) if compiled else None
+        estimator: Regressor
+        if forest_file is not None:
+            with phases("tables"):
+                estimator, predictor = booster.from_file(forest_file)
+        else:
+            estimator, predictor = _estimator(client, ref, tracking_uri, Path(folder), phases)
         with phases("profile"):
             profile = _profile(ref, tracking_uri, Path(folder))
-    check_features(ref, estimator)
-    predictor = "served by scikit-learn"
-    if compiled:
+    if forest_file is None and compiled:
         with phases("compile"):
-            estimator, predictor = booster.compile_estimator(estimator, len(FEATURE_NAMES))
+            estimator, predictor = booster.compile_estimator(estimator)
     tags = dict(client.get_run(ref.run_id).data.tags) if ref.run_id else {}
     return LoadedModel(ref, estimator, tags, profile, predictor, phases.summary())
+
+
+def _forest_file(ref: ModelRef, tracking_uri: str, folder: Path, phases: "Phases") -> Path | None:
+    """The forest training logged with the version's run; None for a run without one."""
+    if not ref.run_id:
+        return None
+    with phases("download forest"):
+        try:
+            return registry.run_artifact(tracking_uri, ref.run_id, FOREST_ARTIFACT, folder)
+        except CalhousingError:
+            return None
+
+
+def _estimator(
+    client: Any, ref: ModelRef, tracking_uri: str, folder: Path, phases: "Phases"
+) -> tuple[Regressor, str]:
+    """The version's scikit-learn estimator, from its MLflow model (skops)."""
+    with phases("import mlflow"):
+        import mlflow.artifacts
+        import mlflow.sklearn
+    # By the version's storage URI, not `models:/...`: MLflow 3.17 resolves a models:/ URI
+    # against the process-wide registry URI whatever is passed here (falling back to a local
+    # ./mlflow.db), which would fail or read the wrong registry.
+    source = client.get_model_version_download_uri(ref.name, ref.version)
+    with phases("download model"):
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=source, dst_path=str(folder / "model"), tracking_uri=tracking_uri
+        )
+    with phases("deserialize"):  # with the skops trusted types the MLmodel file records
+        estimator: Regressor = mlflow.sklearn.load_model(local)
+    check_features(ref, estimator)
+    return estimator, "served by scikit-learn"
 
 
 class Phases:

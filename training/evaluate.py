@@ -1,5 +1,6 @@
 """Evaluate: load every candidate back from MLflow, score it on validation and holdout, check
-its behaviour, and pick the best by validation RMSE."""
+its behaviour, pick the best by validation RMSE, and fit that family again on train +
+validation (training.refit) for register to register."""
 
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +22,7 @@ from training.records import (
     read_record,
     write_record,
 )
+from training.refit import refit
 from training.scores import score
 from training.tracking import connect
 
@@ -78,16 +80,35 @@ def evaluate(settings: Settings) -> str:
         evaluated[candidate.family] = evaluate_candidate(candidate, validation, holdout)
         log_evaluation(client, evaluated[candidate.family])
     best = select_best(evaluated)
+    final = refitted(settings, evaluated[best], validation, holdout, client)
     record = Evaluation(
         data_version=candidates.data_version,
         recent_version=candidates.recent_version,
         best=best,
         candidates=evaluated,
+        refit=final,
     )
     write_record(record, artifacts / EVALUATION_FILE)
+    return summary(record)
+
+
+def refitted(
+    settings: Settings, chosen: Evaluated, validation: Split, holdout: Split, client: Any
+) -> Evaluated | None:
+    """The chosen family fitted on train + validation and scored on the holdout (if enabled)."""
+    if not settings.train.refit:
+        return None
+    scored = evaluate_candidate(refit(settings, chosen, validation), validation, holdout)
+    final = scored.model_copy(update={"validation": chosen.validation})
+    log_evaluation(client, final)
+    return final
+
+
+def summary(record: Evaluation) -> str:
     lines = [
-        f"  {e.family}: validation RMSE {e.validation.rmse:.4f}, holdout RMSE "
-        f"{e.holdout.rmse:.4f}, checks {'pass' if e.sane else e.checks}"
-        for e in evaluated.values()
+        f"  {e.family}{' refit on train + validation' if e is record.refit else ''}: "
+        f"validation RMSE {e.validation.rmse:.4f}, holdout RMSE {e.holdout.rmse:.4f}, "
+        f"checks {'pass' if e.sane else e.checks}"
+        for e in [*record.candidates.values(), *([record.refit] if record.refit else [])]
     ]
-    return "\n".join([f"evaluate: best is {best} (lowest validation RMSE)", *lines])
+    return "\n".join([f"evaluate: best is {record.best} (lowest validation RMSE)", *lines])

@@ -10,15 +10,19 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from core.settings import Family, TrainSettings
+from training.features import GeoFeatures
 
 # What skops must be told to trust when loading each family back. Everything else in these
 # models is on skops' default trust list; anything new makes log_model fail loudly, which is
 # the point: the list is reviewed, never inferred.
+_GEO = f"{GeoFeatures.__module__}.{GeoFeatures.__qualname__}"
 SKOPS_TRUSTED_TYPES: Final[dict[Family, list[str]]] = {
-    "linear": [],
-    "random_forest": ["sklearn.tree._tree.Tree"],
-    "hist_gradient_boosting": ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"],
-}
+    "linear": [_GEO],
+    "random_forest": [_GEO, "sklearn.tree._tree.Tree"],
+    "hist_gradient_boosting": [
+        _GEO, "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"
+    ],
+}  # fmt: skip
 
 # Given explicitly: letting MLflow infer them imports the model in a subprocess (15 s per model).
 MODEL_PACKAGES: Final[tuple[str, ...]] = (
@@ -36,12 +40,17 @@ def hyperparams(train: TrainSettings, family: Family) -> dict[str, Any]:
     return params
 
 
-def build(train: TrainSettings, family: Family) -> RegressorMixin | Pipeline:
-    """An unfitted estimator of `family` with its params from the settings."""
+def build(train: TrainSettings, family: Family) -> Pipeline:
+    """An unfitted estimator of `family` with its params from the settings, after the derived
+    location columns (training.features)."""
+    return make_pipeline(GeoFeatures(), *_steps(train, family))
+
+
+def _steps(train: TrainSettings, family: Family) -> list[RegressorMixin]:
     params = hyperparams(train, family)
     if family == "linear":
         # Ridge's penalty treats every coefficient alike: features must share a scale first.
-        return make_pipeline(StandardScaler(), Ridge(**params))
+        return [StandardScaler(), Ridge(**params)]
     if family == "random_forest":
-        return RandomForestRegressor(**params, n_jobs=train.n_jobs, random_state=train.seed)
-    return HistGradientBoostingRegressor(**params, random_state=train.seed)
+        return [RandomForestRegressor(**params, n_jobs=train.n_jobs, random_state=train.seed)]
+    return [HistGradientBoostingRegressor(**params, random_state=train.seed)]

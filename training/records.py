@@ -33,6 +33,8 @@ class Candidate(Record):
     run_id: str
     model_uri: str
     validation: Scores
+    compiled: str = ""
+    """Whether a forest for serving was logged beside the model (training.compiled)."""
 
 
 class Candidates(Record):
@@ -55,10 +57,13 @@ class Evaluation(Record):
     recent_version: str = ""
     best: Family
     candidates: dict[Family, Evaluated]
+    refit: Evaluated | None = None
+    """The best family fitted again on train + validation (training.refit), when enabled."""
 
     @property
     def winner(self) -> Evaluated:
-        return self.candidates[self.best]
+        """What register registers: the refit if there is one, else the best candidate."""
+        return self.refit or self.candidates[self.best]
 
 
 class Decision(Record):

@@ -6,8 +6,9 @@ from typing import Any
 
 from core.features import FEATURE_NAMES
 from core.profile import ReferenceProfile, load_profile, with_prediction
-from core.registry import PROFILE_ARTIFACT
+from core.registry import PROFILE_ARTIFACT, RunTag
 from core.settings import Family, Settings
+from training.compiled import compile_and_log
 from training.datasets import PROFILE_FILE, Manifest, Split, load_split, read_manifest
 from training.models import SKOPS_TRUSTED_TYPES, build, hyperparams, pip_requirements
 from training.records import CANDIDATES_FILE, Candidate, Candidates, write_record
@@ -33,24 +34,30 @@ def fit_and_log(
     data: dict[str, Split],
     manifest: Manifest,
     reference: ReferenceProfile,
+    *,
+    refit_of: str = "",
 ) -> Candidate:
+    """Fit `family` on data["train"], log it as a run (scored on data["validation"]);
+    `refit_of`: the run this one fits again, tagged so the two are linked."""
     import mlflow
 
     train, validation = data["train"], data["validation"]
     params = hyperparams(settings.train, family)
+    tags = run_tags(family, manifest) | ({RunTag.REFIT_OF: refit_of} if refit_of else {})
     model = build(settings.train, family).fit(train.x, train.y)
     predictions = model.predict(validation.x)
     scores = score(validation.y, predictions)
     profile = with_prediction(reference, predictions, settings.data.profile_bins)
     with (
-        mlflow.start_run(run_name=family, tags=run_tags(family, manifest)) as run,
+        mlflow.start_run(run_name=family + ("-refit" if refit_of else ""), tags=tags) as run,
         warnings.catch_warnings(),
     ):
         # MLflow predicts on the named input example; the model was fitted on the bare float64
         # matrix that serving sends, and the signature, not scikit-learn, owns the names.
         warnings.filterwarnings("ignore", message="X has feature names")
         mlflow.log_params(run_params(settings, family, params))
-        mlflow.log_metrics(scores.prefixed("validation"))
+        if not refit_of:  # a refit has seen validation: its scores there would flatter it
+            mlflow.log_metrics(scores.prefixed("validation"))
         info = mlflow.sklearn.log_model(
             model,
             name=MODEL_ARTIFACT,
@@ -60,8 +67,13 @@ def fit_and_log(
             skops_trusted_types=SKOPS_TRUSTED_TYPES[family],
         )
         mlflow.log_dict(profile.model_dump(), PROFILE_ARTIFACT)
+        compiled = compile_and_log(model, validation.x)
     return Candidate(
-        family=family, run_id=run.info.run_id, model_uri=info.model_uri, validation=scores
+        family=family,
+        run_id=run.info.run_id,
+        model_uri=info.model_uri,
+        validation=scores,
+        compiled=compiled,
     )
 
 
@@ -85,7 +97,7 @@ def train(settings: Settings) -> str:
     )
     write_record(record, settings.train.artifacts_dir / CANDIDATES_FILE)
     lines = [
-        f"  {c.family}: validation RMSE {c.validation.rmse:.4f} (run {c.run_id})"
+        f"  {c.family}: validation RMSE {c.validation.rmse:.4f} (run {c.run_id}), {c.compiled}"
         for c in candidates
     ]
     return "\n".join(

@@ -80,6 +80,9 @@ class TrainSettings(Section):
     hist_gradient_boosting: HistGradientBoostingParams = HistGradientBoostingParams()
     n_jobs: int = Field(-1, ge=-1)
     """Cores a model may use while fitting (-1: all)."""
+    refit: bool = True
+    """Fit the family that won on validation again on train + validation, and register that
+    (training.refit): the holdout, untouched, still judges it."""
     artifacts_dir: Path = Path("artifacts")
     """Where stage outputs (candidates, evaluation, decision) are written for DVC."""
 

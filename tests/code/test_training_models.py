@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import skops.io
 
+from core import geography
 from core.settings import Family, TrainSettings
 from training.models import SKOPS_TRUSTED_TYPES, build, pip_requirements
 
@@ -26,9 +27,19 @@ def test_every_family_has_trusted_types_declared() -> None:
 
 
 def test_params_reach_the_estimator() -> None:
-    model = build(SMALL, "hist_gradient_boosting")
-    assert model.get_params()["max_iter"] == 3
-    assert model.get_params()["random_state"] == SMALL.seed
+    booster = build(SMALL, "hist_gradient_boosting")[-1]
+    assert booster.get_params()["max_iter"] == 3
+    assert booster.get_params()["random_state"] == SMALL.seed
+
+
+@pytest.mark.parametrize("family", list(SKOPS_TRUSTED_TYPES))
+def test_every_family_sees_the_derived_location_columns(family: Family) -> None:
+    rng = np.random.default_rng(0)
+    x = np.column_stack(
+        [rng.normal(size=(200, 6)), rng.uniform(33, 41, 200), rng.uniform(-124, -115, 200)]
+    )
+    model = build(SMALL, family).fit(x, rng.normal(size=200))
+    assert model[-1].n_features_in_ == len(geography.NAMES) == 18
 
 
 def test_pip_requirements_pin_the_installed_versions() -> None:

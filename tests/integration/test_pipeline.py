@@ -100,7 +100,7 @@ def test_an_unchanged_tree_is_clean_and_repro_runs_nothing(
 @pytest.mark.parametrize(
     ("section", "change", "stale"),
     [
-        ("train", {"seed": 7}, {"train"}),
+        ("train", {"seed": 7}, {"train", "evaluate"}),  # evaluate refits the winner
         ("registry", {"min_improvement": 0.5}, {"register"}),
         ("data", {"split_salt": "other"}, {"prepare", "train"}),
         ("data", {"source": "elsewhere.csv"}, {"ingest"}),

@@ -161,9 +161,17 @@ def test_the_load_log_says_where_the_start_spent_its_time(served: Served) -> Non
     phases = re.search(r"in ([\d.]+) s: (.*?)\"", line)
     assert phases, line
     timed = dict(re.findall(r"([a-z][a-z ]*?) ([\d.]+) s", phases.group(2)))
-    assert set(timed) == {"import mlflow", "resolve", "download", "deserialize", "profile",
-                          "compile"}  # fmt: skip
+    assert set(timed) == {"resolve", "download forest", "tables", "profile"}
     assert abs(sum(map(float, timed.values())) - float(phases.group(1))) < 0.1
+
+
+def test_the_server_predicts_from_the_forest_file_without_deserializing_the_model(
+    served: Served,
+) -> None:
+    line = next(x for x in served.log.read_text().splitlines() if "loaded models:/" in x)
+
+    assert "forest tables from the file (max difference" in line
+    assert "deserialize" not in line
 
 
 def test_grpc_requests_without_an_id_get_a_fresh_one(
