@@ -55,6 +55,7 @@ __all__ = [
     "child_environment",
     "default_environment",
     "load_settings",
+    "mlflow_credentials",
 ]
 
 
@@ -155,6 +156,15 @@ def default_environment(values: Mapping[str, str]) -> None:
     the environment."""
     for key, value in values.items():
         os.environ.setdefault(key, value)
+
+
+def mlflow_credentials() -> tuple[str, str]:
+    """(user, password) from MLflow's own variables, MLFLOW_TRACKING_USERNAME and _PASSWORD
+    (what the chart sets for MLflow's client), for our calls to the same server; empty when
+    unset. Read when asked, so nothing holds a password longer than a request."""
+    return os.environ.get("MLFLOW_TRACKING_USERNAME", ""), os.environ.get(
+        "MLFLOW_TRACKING_PASSWORD", ""
+    )
 
 
 def child_environment(extra: Mapping[str, str]) -> dict[str, str]:

@@ -13,7 +13,8 @@ from sklearn.dummy import DummyRegressor
 from core.errors import CalhousingError
 from core.features import FEATURE_NAMES
 from core.settings import RegistrySettings, ServeSettings, Settings
-from inference.loader import ModelRef, check_features, parse_uri
+from inference.loaded import ModelRef, parse_uri
+from inference.mlflow_load import check_features
 from inference.runtime import HousingRuntime
 from inference.runtime_config import RuntimeConfig
 from inference.server import build, publish

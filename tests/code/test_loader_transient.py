@@ -1,6 +1,7 @@
 """A registry that fails only for now makes a model "not available yet" (a waiting predictor
-keeps waiting); one that refuses stays an error. Against MLflow's real client and a real HTTP
-server that answers as an overloaded or a refusing MLflow would."""
+keeps waiting); one that refuses stays an error. Both ways of loading (our REST calls for the
+forest file, `compiled`; MLflow's real client otherwise), against a real HTTP server that
+answers as an overloaded or a refusing MLflow would."""
 
 import json
 import threading
@@ -42,15 +43,19 @@ def registry(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
 
 @pytest.mark.parametrize("registry", [(500, "INTERNAL_ERROR"), (503, "TEMPORARILY_UNAVAILABLE")],
                          indirect=True)  # fmt: skip
+@pytest.mark.parametrize("compiled", [True, False])
 def test_a_registry_failing_for_now_means_the_model_is_not_available_yet(
-    registry: str, tmp_path: Path
+    registry: str, tmp_path: Path, compiled: bool
 ) -> None:
     with pytest.raises(ModelUnavailableError, match="registry"):
-        load("models:/calhousing@production", registry, tmp_path, compiled=False)
+        load("models:/calhousing@production", registry, tmp_path, compiled=compiled)
 
 
 @pytest.mark.parametrize("registry", [(403, "PERMISSION_DENIED")], indirect=True)
-def test_a_registry_that_refuses_stays_an_error(registry: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("compiled", [True, False])
+def test_a_registry_that_refuses_stays_an_error(
+    registry: str, tmp_path: Path, compiled: bool
+) -> None:
     with pytest.raises(CalhousingError) as err:
-        load("models:/calhousing@production", registry, tmp_path, compiled=False)
+        load("models:/calhousing@production", registry, tmp_path, compiled=compiled)
     assert not isinstance(err.value, ModelUnavailableError)

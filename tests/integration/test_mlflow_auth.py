@@ -12,7 +12,9 @@ import httpx
 import pytest
 
 from calhousing.services import mlflow_server_argv
+from core.errors import CalhousingError
 from core.settings import MlflowSettings
+from inference.tracking_http import Tracking, TrackingUnavailableError
 from tests.services import free_port, running
 
 pytestmark = pytest.mark.integration
@@ -108,3 +110,19 @@ def test_the_mlflow_client_authenticates_from_its_environment(
 
 def test_the_auth_database_stays_out_of_the_working_directory(auth_mlflow: AuthServer) -> None:
     assert not Path("basic_auth.db").exists()
+
+
+def test_servings_own_registry_calls_authenticate_from_mlflows_variables(
+    auth_mlflow: AuthServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """inference.tracking_http, the predictor's way to its forest file, reads the same
+    MLFLOW_TRACKING_USERNAME/PASSWORD as MLflow's client."""
+    tracking = Tracking(auth_mlflow.uri)
+    with pytest.raises(CalhousingError, match="401") as refused:
+        tracking.version("calhousing", "production", None)
+    assert not isinstance(refused.value, TrackingUnavailableError)
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "admin")
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", auth_mlflow.password)
+    # Let in, it is told the truth: no such model yet (what a fresh install's predictor waits on).
+    with pytest.raises(TrackingUnavailableError, match="no model 'calhousing'"):
+        tracking.version("calhousing", "production", None)

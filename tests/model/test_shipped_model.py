@@ -1,6 +1,8 @@
-"""The model the shipped params.yaml trains, on the real data: accurate and sensible.
+"""The model the shipped params.yaml registers, on the real data: accurate and sensible.
 
-Trained once per module with the same code and split as the pipeline, without MLflow.
+Trained once per module with the same code and split as the pipeline, without MLflow: the
+boosted trees after the derived location columns, refitted on train + validation as
+training.refit does.
 """
 
 from pathlib import Path
@@ -28,7 +30,9 @@ class Trained:
         splits = {name: to_split(f) for name, f in split_frame(frame, settings).items()}
         self.holdout: Split = splits["holdout"]
         self.model = build(settings.train, "hist_gradient_boosting")
-        self.model.fit(splits["train"].x, splits["train"].y)
+        assert settings.train.refit
+        fit = [splits["train"], splits["validation"]]
+        self.model.fit(np.vstack([s.x for s in fit]), np.concatenate([s.y for s in fit]))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.model.predict(x), dtype=np.float64)
@@ -41,10 +45,10 @@ def trained(california_csv: Path) -> Trained:
         return Trained(load_settings(REPO / "params.yaml"), pd.read_csv(california_csv))
 
 
-def test_holdout_rmse_is_at_most_045(trained: Trained) -> None:
+def test_holdout_rmse_is_at_most_0425(trained: Trained) -> None:
     scores = score(trained.holdout.y, trained.predict(trained.holdout.x))
-    assert scores.rmse <= 0.45, scores
-    assert scores.r2 > 0.8
+    assert scores.rmse <= 0.425, scores  # measured 0.408
+    assert scores.r2 > 0.85
 
 
 def test_a_higher_median_income_raises_the_prediction(trained: Trained) -> None:
