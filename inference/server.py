@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException
 from core.errors import CalhousingError
 from core.settings import Settings, default_environment
 from core.telemetry import json_logging
-from inference import guards
+from inference import drain, guards
 from inference.runtime import HousingRuntime
 from inference.runtime_config import RuntimeConfig
 
@@ -89,10 +89,15 @@ class _Server(MLServer):  # type: ignore[misc]  # mlserver ships no type hints
     """Adds the request guards MLServer lacks (inference.guards): REST body limit, raw gRPC
     checks, and says whether a model is loaded once the server has stopped."""
 
+    def __init__(self, settings: MLServerSettings, drain_marker: Path) -> None:
+        self._drain_marker = drain_marker  # before MLServer's __init__ creates the servers
+        super().__init__(settings)
+
     def _create_servers(self) -> None:
         super()._create_servers()
         limit = self._settings.grpc_max_message_length
         self._rest_server._app.add_middleware(guards.RequestGuard, max_bytes=limit)
+        self._rest_server._app.add_middleware(drain.Drain, marker=self._drain_marker)
         self._grpc_server = guards.CheckedGRPCServer(
             self._settings, self._data_plane, self._model_repository_handlers
         )
@@ -122,7 +127,9 @@ def publish(server: MLServerSettings, model: ModelSettings) -> None:
 async def _run(settings: Settings) -> None:
     server_settings, model_settings = build(settings)
     publish(server_settings, model_settings)
-    server = _Server(server_settings)
+    # A container restarted in the same pod (liveness) finds its last preStop's marker.
+    settings.serve.drain_marker.unlink(missing_ok=True)
+    server = _Server(server_settings, settings.serve.drain_marker)
     await server.start([model_settings])
     if not await server.has_model(model_settings.name):
         raise CalhousingError(

@@ -73,6 +73,12 @@ class ServeSettings(Section):
             "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
         }
 
+    @property
+    def drain_marker(self) -> Path:
+        """The file whose presence says the server will stop (the chart's preStop creates it):
+        every REST answer then closes its connection (inference.drain)."""
+        return self.workdir / "draining"
+
 
 class MonitoringSettings(Section):
     pushgateway_url: str | None = None

@@ -6,7 +6,14 @@ from typing import Any
 
 import pytest
 
-from tests.chart.manifests import PROFILES, Manifest, one, render, render_profile
+from tests.chart.manifests import (
+    PROFILES,
+    Manifest,
+    one,
+    pod_templates,
+    render,
+    render_profile,
+)
 
 POD_FAILURE_POLICY = {
     "rules": [
@@ -117,6 +124,19 @@ def test_the_predictor_is_ready_only_when_the_model_is(profile: str) -> None:
     assert container["readinessProbe"]["httpGet"] == ready
     assert container["startupProbe"]["httpGet"] == ready
     assert {p["containerPort"] for p in container["ports"]} == {8080, 8081, 8082}
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_predictors_prestop_marks_the_workdir_the_server_watches_then_pauses(
+    profile: str,
+) -> None:
+    """inference.drain: the marker is `<CALHOUSING_SERVE__WORKDIR>/draining`."""
+    docs = render_profile(profile)
+    [pod] = [t for t in pod_templates(docs) if "predictor" in t.source or "Inference" in t.source]
+    [container] = pod.spec["containers"]
+    command = container["lifecycle"]["preStop"]["exec"]["command"]
+    workdir = _env(container)["CALHOUSING_SERVE__WORKDIR"]
+    assert command == ["sh", "-c", f"touch {workdir}/draining && sleep 15"]
 
 
 def test_kserve_runs_our_runtime_in_raw_deployment_mode() -> None:

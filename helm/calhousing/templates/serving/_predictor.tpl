@@ -61,9 +61,12 @@ livenessProbe:
   timeoutSeconds: 5
 # A terminating pod keeps answering until every node has dropped it from the Service: without
 # this pause a rollout refused requests kube-proxy still sent it (5 s was not enough here).
+# The marker (CALHOUSING_SERVE__WORKDIR/draining) makes every answer meanwhile close its
+# connection, so keep-alive clients move to a pod that stays (inference/drain.py).
 lifecycle:
   preStop:
-    sleep: {seconds: 15}
+    exec:
+      command: ["sh", "-c", "touch /work/mlserver/draining && sleep 15"]
 resources:
   {{- toYaml .Values.serving.resources | nindent 2 }}
 securityContext:
