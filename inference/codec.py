@@ -11,6 +11,7 @@ Pure: no MLServer import, no I/O. It reads any object shaped like a V2 tensor (M
 """
 
 from collections.abc import Sequence
+from itertools import chain
 from math import prod
 from typing import Any, Final, Literal, Protocol
 
@@ -28,6 +29,8 @@ INT_TYPES: Final = frozenset({"INT8", "INT16", "INT32", "INT64"})
 UINT_TYPES: Final = frozenset({"UINT8", "UINT16", "UINT32", "UINT64"})
 NUMERIC_TYPES: Final = frozenset(FLOAT_TYPES) | INT_TYPES | UINT_TYPES
 
+_FEATURE_SET: Final = frozenset(FEATURE_NAMES)
+_FLOAT: Final = frozenset({float})
 _MINIMA: Final = np.array([f.minimum for f in FEATURES])
 _MAXIMA: Final = np.array([f.maximum for f in FEATURES])
 _LAYOUTS: Final = (
@@ -82,6 +85,11 @@ class Tensor(Protocol):
 
 def decode(inputs: Sequence[Tensor], max_rows: int) -> Matrix:
     """The [N, 8] float64 matrix in feature order, or `InvalidRequestError`."""
+    plain = _plain_columns(inputs)
+    if plain is not None:
+        _check_rows(len(plain), max_rows)
+        _check_values(plain, None)
+        return plain
     if layout(inputs) == "columns":
         matrix, tensor = _decode_columns(inputs), None
     else:
@@ -89,6 +97,28 @@ def decode(inputs: Sequence[Tensor], max_rows: int) -> Matrix:
     _check_rows(len(matrix), max_rows)
     _check_values(matrix, tensor)
     return matrix
+
+
+def _plain_columns(inputs: Sequence[Tensor]) -> Matrix | None:
+    """The common request, decoded in one numpy call: each feature once, FP64, shape [N] with
+    the same N, flat data of floats only. None for anything else, which the full path below
+    decodes or refuses with its reason (its per-input checks cost ~10 us a column)."""
+    if len(inputs) != len(FEATURE_NAMES):
+        return None
+    by_name = {inp.name: inp for inp in inputs}
+    if by_name.keys() != _FEATURE_SET:
+        return None
+    ordered = [by_name[name] for name in FEATURE_NAMES]
+    columns = [getattr(inp.data, "root", inp.data) for inp in ordered]
+    rows = len(columns[0]) if type(columns[0]) is list else -1
+    for inp, column in zip(ordered, columns, strict=True):
+        datatype = getattr(inp.datatype, "value", inp.datatype)
+        if datatype != "FP64" or type(column) is not list or list(inp.shape) != [rows]:
+            return None
+    # bool and int are not float: true, 1 and 10**30 take the full path and its rules.
+    if rows == 0 or not set(map(type, chain.from_iterable(columns))) <= _FLOAT:
+        return None
+    return np.ascontiguousarray(np.array(columns, dtype=np.float64).T)
 
 
 def layout(inputs: Sequence[Tensor]) -> Layout:

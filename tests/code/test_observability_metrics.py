@@ -25,6 +25,7 @@ from core.telemetry import (
 )
 from inference import metrics, tracing
 from inference.codec import InvalidRequestError, decode
+from inference.distributions import Distributions
 from tests.services import free_port
 from training.decision_push import decision_sample, rmse_samples
 from training.records import Decision
@@ -77,7 +78,7 @@ def test_a_client_chosen_input_name_never_becomes_a_feature_label() -> None:
     assert error.feature == ""
 
 
-def _families(distributions: metrics.Distributions) -> dict[str, Any]:
+def _families(distributions: Distributions) -> dict[str, Any]:
     return {f.name: f for f in distributions.families()}
 
 
@@ -87,7 +88,7 @@ def test_inputs_are_counted_in_the_profiles_bins_and_predictions_in_buckets() ->
     profile = build_profile(training, FEATURE_NAMES, bins=5)
     live = rng.uniform(0, 12, size=(40, len(FEATURE_NAMES)))
     predicted = np.array([0.1, 1.0, 1.0001, 4.9, 7.0])
-    distributions = metrics.Distributions(("m", "3"), profile)
+    distributions = Distributions(("m", "3"), profile)
     distributions.observe(live, predicted)
     distributions.observe(live, predicted)
     families = _families(distributions)
@@ -111,9 +112,7 @@ def test_inputs_are_counted_in_the_profiles_bins_and_predictions_in_buckets() ->
 
 def test_reference_shares_name_their_bin_range_and_sum_to_one_per_feature() -> None:
     profile = build_profile(np.arange(100.0).reshape(50, 2).repeat(4, axis=1), FEATURE_NAMES, 4)
-    shares = _families(metrics.Distributions(("m", "3"), profile))[
-        "calhousing_feature_reference_share"
-    ]
+    shares = _families(Distributions(("m", "3"), profile))["calhousing_feature_reference_share"]
     medinc = [s for s in shares.samples if s.labels["feature"] == "MedInc"]
     assert sum(s.value for s in medinc) == pytest.approx(1.0)
     assert medinc[0].labels["range"].startswith("[-inf, ")
@@ -121,7 +120,7 @@ def test_reference_shares_name_their_bin_range_and_sum_to_one_per_feature() -> N
 
 
 def test_without_a_profile_only_predictions_are_distributed() -> None:
-    assert set(_families(metrics.Distributions(("m", "3"), None))) == {"calhousing_predicted_value"}
+    assert set(_families(Distributions(("m", "3"), None))) == {"calhousing_predicted_value"}
 
 
 def test_a_reload_of_the_same_version_keeps_its_series_when_the_old_one_unloads() -> None:
