@@ -48,7 +48,7 @@ drift-demo: setup ## After `make demo`: drifted traffic, drift check, retrain, d
 pipeline: setup ## Reproduce the DVC pipeline (needs MLflow running: `make demo` starts it)
 	$(RUN) dvc repro
 
-bench: setup ## Benchmark serving vs stock MLServer vs FastAPI -> benchmarks/results/ (needs wrk; DATA= trains first; BENCH_ARGS=--quick)
+bench: setup ## Benchmark ours vs MLServer's floor, KServe, stock MLServer, FastAPI; closed and open loop -> benchmarks/results/ (needs wrk, Go; DATA= trains first; BENCH_ARGS=--quick)
 	$(CLI) local start mlflow
 	$(if $(DATA),CALHOUSING_DATA__SOURCE='$(DATA)' $(RUN) dvc repro --single-item --force ingest && $(RUN) dvc repro,)
 	$(RUN) python -m benchmarks $(BENCH_ARGS)

@@ -3,6 +3,10 @@
 - `ours`: `calhousing serve` (our runtime on MLServer), REST and gRPC, prediction log on;
 - `stock`: MLServer's own `mlserver_mlflow.MLflowRuntime` on the same MLflow model folder
   (one input per column, pandas codec), in-process like ours (`parallel_workers: 0`);
+- `floor`: MLServer with benchmarks/floor.py, a constant answer and no model: the framework's
+  own cost, started as stock is;
+- `kserve`: KServe's Python model server (the maintained V2 peer) on the joblib dump, through
+  benchmarks/kserve_env/serve.py, in its own environment (benchmarks/toolchain.py);
 - `fastapi`: benchmarks/baseline.py, the same estimator through joblib.
 
 Each starts as its own process, pinned to the server CPUs, and is timed from spawn to ready.
@@ -21,9 +25,12 @@ from pathlib import Path
 import httpx
 import joblib
 
+from benchmarks import toolchain
+from core.features import FEATURE_NAMES, TARGET
 from core.settings import Settings, child_environment
 
 READY_TIMEOUT_S = 180.0
+REPO = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -103,26 +110,53 @@ def ours(model: ModelFiles, settings: Settings, work: Path) -> Server:
     )
 
 
-def stock(model: ModelFiles, work: Path) -> Server:
-    folder, http = work / "stock", free_port()
-    (folder / model.name).mkdir(parents=True, exist_ok=True)
+def _mlserver(
+    name: str, model: str, implementation: str, parameters: dict[str, str], work: Path
+) -> Server:
+    """`mlserver start` on a folder holding the server's and one model's settings."""
+    folder, http, grpc_port = work / name, free_port(), free_port()
+    (folder / model).mkdir(parents=True, exist_ok=True)
     server = {
         "http_port": http,
-        "grpc_port": free_port(),
+        "grpc_port": grpc_port,
         "metrics_port": free_port(),
         "parallel_workers": 0,
         "metrics_dir": str(folder / "metrics"),
     }
-    settings = {
-        "name": model.name,
-        "implementation": "mlserver_mlflow.MLflowRuntime",
-        "parameters": {"uri": str(model.mlflow_dir)},
-    }
+    settings = {"name": model, "implementation": implementation, "parameters": parameters}
     (folder / "settings.json").write_text(json.dumps(server))
-    (folder / model.name / "model-settings.json").write_text(json.dumps(settings))
+    (folder / model / "model-settings.json").write_text(json.dumps(settings))
     mlserver = str(Path(sys.executable).with_name("mlserver"))
+    base = f"http://127.0.0.1:{http}/v2/models/{model}"
+    # The floor's runtime is imported from this checkout, which is not an installed package.
+    env = {"PYTHONPATH": str(REPO)}
+    argv = [mlserver, "start", str(folder)]
+    return Server(
+        name, argv, f"{base}/ready", f"{base}/infer", env, f"127.0.0.1:{grpc_port}", model
+    )
+
+
+def stock(model: ModelFiles, work: Path) -> Server:
+    uri = {"uri": str(model.mlflow_dir)}
+    return _mlserver("stock", model.name, "mlserver_mlflow.MLflowRuntime", uri, work)
+
+
+def floor(model: ModelFiles, work: Path) -> Server:
+    return _mlserver("floor", model.name, "benchmarks.floor.Floor", {}, work)
+
+
+def kserve(model: ModelFiles, python: Path) -> Server:
+    http, grpc_port = free_port(), free_port()
+    features = ",".join(FEATURE_NAMES)
+    argv = [str(python), str(toolchain.KSERVE_SERVER), str(model.joblib_path), model.name]
+    argv += [str(http), str(grpc_port), features, TARGET.name]
     base = f"http://127.0.0.1:{http}/v2/models/{model.name}"
-    return Server("stock", [mlserver, "start", str(folder)], f"{base}/ready", f"{base}/infer")
+    # The pipeline's first step is this project's (training.features, core.geography): the
+    # unpickled model needs it importable, as it does wherever the model is used.
+    env = {"PYTHONPATH": str(REPO)}
+    return Server(
+        "kserve", argv, f"{base}/ready", f"{base}/infer", env, f"127.0.0.1:{grpc_port}", model.name
+    )
 
 
 def fastapi(model: ModelFiles) -> Server:

@@ -129,16 +129,43 @@ class Sampler:
         self.cpu_percent = 100 * busy / (time.perf_counter() - self._t0)
 
 
-def run_cell(cell: Cell, pid: int, argv: list[str], cpus: str | None, timeout_s: float) -> Result:
-    """Run the load generator `argv` (pinned to `cpus`) and read its JSON summary."""
+def settle(pid: int, timeout_s: float = 60.0, window_s: float = 0.2) -> float:
+    """Wait until the server `pid` is idle (under 10% of a core over `window_s`); return the
+    seconds waited. A closed-loop generator stops with requests still queued in the server,
+    which works through them afterwards: on the one server CPU that would load the next cell,
+    whoever's it is (64 requests of 1,000 rows are seconds of work)."""
+    start = time.perf_counter()
+    busy = _cpu_s(_tree(pid))
+    while time.perf_counter() - start < timeout_s:
+        time.sleep(window_s)
+        now = _cpu_s(_tree(pid))
+        if now - busy < 0.1 * window_s:
+            break
+        busy = now
+    return time.perf_counter() - start
+
+
+def run_generator(
+    pid: int, argv: list[str], cpus: str | None, timeout_s: float
+) -> tuple[dict[str, Any], Sampler]:
+    """Run the load generator `argv` (pinned to `cpus`) against the server `pid`; its JSON
+    summary (the last line starting with `{`) and the server's CPU and memory meanwhile. Returns
+    once the server is idle again (`settle`)."""
     if cpus:
         argv = ["taskset", "-c", cpus, *argv]
     with Sampler(pid) as sampler:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s, check=False)
+    settle(pid)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
-        raise RuntimeError(f"load generator failed for {cell}: {done.stderr[-2000:]}")
-    summary = json.loads(lines[-1])
+        raise RuntimeError(f"load generator {argv} failed: {done.stderr[-2000:]}")
+    summary: dict[str, Any] = json.loads(lines[-1])
+    return summary, sampler
+
+
+def run_cell(cell: Cell, pid: int, argv: list[str], cpus: str | None, timeout_s: float) -> Result:
+    """One closed-loop cell."""
+    summary, sampler = run_generator(pid, argv, cpus, timeout_s)
     return Result(
         cell,
         summary["requests"],

@@ -60,7 +60,7 @@ def ceilings(
     """Median seconds of scikit-learn's `predict` and of the predictor our runtime serves
     (inference.booster), per batch size: in-process, one OpenMP thread, on the servers' CPU."""
     estimator: Any = joblib.load(model_path)
-    served, _ = booster.compile_estimator(estimator, len(FEATURE_NAMES))
+    served, _ = booster.compile_estimator(estimator)
     with pinned(cpus), threadpool_limits(limits=1):
         own = {n: _median_s(partial(estimator.predict, matrix[:n]), 1.0) for n in sizes}
         ours = {n: _median_s(partial(served.predict, matrix[:n]), 1.0) for n in sizes}

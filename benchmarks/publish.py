@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks import previous
 from benchmarks.load_cell import Result
-from inference import booster
+from benchmarks.open_loop import OpenResult
+from benchmarks.targets import targets
 
 
 @dataclass(frozen=True)
@@ -15,6 +17,7 @@ class Run:
     machine: dict[str, Any]
     settings: dict[str, Any]
     results: list[Result]
+    open_loop: list[OpenResult]
     ceilings_s: dict[int, float]
     """Seconds of scikit-learn's predict per batch size."""
     served_s: dict[int, float]
@@ -25,52 +28,7 @@ class Run:
     load_after: float
 
 
-def _find(run: Run, contender: str, protocol: str, clients: int, rows: int) -> Result | None:
-    return next(
-        (
-            r
-            for r in run.results
-            if (r.cell.contender, r.cell.protocol, r.cell.clients, r.cell.rows)
-            == (contender, protocol, clients, rows)
-        ),
-        None,
-    )
-
-
-def targets(run: Run) -> list[tuple[str, str, bool | None]]:
-    """(target, measured, met) for each of the issue's targets this run could judge."""
-    out: list[tuple[str, str, bool | None]] = []
-    rest, stock = _find(run, "ours", "rest", 16, 1), _find(run, "stock", "rest", 16, 1)
-    grpc = _find(run, "ours", "grpc", 16, 1)
-    if rest and stock:
-        ratio = rest.throughput / stock.throughput if stock.throughput else float("inf")
-        out.append(("REST >= 3x stock throughput (16 clients, 1 row)", f"{ratio:.2f}x", ratio >= 3))
-    if rest:
-        out.append(
-            ("REST p99 < 20 ms (16 clients, 1 row)", f"{rest.p99_ms:.1f} ms", rest.p99_ms < 20)
-        )
-    if rest and grpc:
-        ratio = grpc.throughput / rest.throughput if rest.throughput else 0.0
-        out.append(("gRPC >= REST throughput (16 clients, 1 row)", f"{ratio:.2f}x", ratio >= 1))
-    big = _find(run, "ours", "rest", 1, 1000)
-    if big and 1000 in run.served_s:
-        ratio = big.p50_ms / 1000 / run.served_s[1000]
-        out.append(
-            ("1,000 rows: server p50 <= 2x model predict (1 client)", f"{ratio:.2f}x", ratio <= 2)
-        )
-    if "ours" in run.ready_s:
-        ready = run.ready_s["ours"]
-        out.append(("Ready within 10 s of start", f"{ready:.1f} s", ready < 10))
-    rss = [r.rss_mb for r in run.results if r.cell.contender == "ours"]
-    if rss:
-        out.append(("Predictor RSS < 400 MB (peak)", f"{max(rss):.0f} MB", max(rss) < 400))
-    if run.drift_s and 1_000_000 in run.drift_s:
-        seconds = run.drift_s[1_000_000]
-        out.append(("Drift check on 1M x 8 < 5 s", f"{seconds:.2f} s", seconds < 5))
-    return out
-
-
-def markdown(run: Run) -> str:
+def markdown(run: Run, before: dict[str, Any] | None = None) -> str:
     m = run.machine
     lines = [
         "# Benchmark results",
@@ -95,8 +53,8 @@ def markdown(run: Run) -> str:
         "",
         "## Ceilings: the model's own predict (in-process, one thread, server CPU)",
         "",
-        "Served predictor: what our runtime calls (inference.booster: the compiled tree walk",
-        f"up to {booster.SMALL_BATCH} rows, scikit-learn above).",
+        "Served predictor: what our runtime calls (inference.booster: the compiled forest",
+        "tables where the model compiles, scikit-learn's estimator otherwise).",
         "",
         "| rows | scikit-learn ms | per row us | served predictor ms | per row us |",
         "|---:|---:|---:|---:|---:|",
@@ -105,6 +63,7 @@ def markdown(run: Run) -> str:
         ours = run.served_s[n]
         own_cells = f"{s * 1e3:.3f} | {s / n * 1e6:.1f}"
         lines.append(f"| {n} | {own_cells} | {ours * 1e3:.3f} | {ours / n * 1e6:.1f} |")
+    lines += _open_loop(run)
     lines += ["", "## Other costs", "", "| what | seconds |", "|---|---:|"]
     lines += [f"| start to model ready: {name} | {s:.1f} |" for name, s in run.ready_s.items()]
     if run.drift_s is None:
@@ -112,17 +71,47 @@ def markdown(run: Run) -> str:
     else:
         lines += [f"| drift check, {n:,} rows x 8 | {s:.3f} |" for n, s in run.drift_s.items()]
     pipeline = f"{run.pipeline_s:.0f}" if run.pipeline_s is not None else "not run (`--pipeline`)"
-    lines += [
-        f"| DVC pipeline, forced | {pipeline} |",
-        "",
-        "## Targets",
-        "",
-        "| target | measured | met |",
-        "|---|---:|---|",
-    ]
-    for name, measured, met in targets(run):
-        lines.append(f"| {name} | {measured} | {'yes' if met else 'NO'} |")
+    lines += [f"| DVC pipeline, forced | {pipeline} |", *_targets(run, before)]
     return "\n".join(lines) + "\n"
+
+
+def _open_loop(run: Run) -> list[str]:
+    lines = [
+        "",
+        "## Open loop: constant arrival rate, 1 row (latency from each request's due time)",
+        "",
+        "Rates are fractions of each contender's own closed-loop 16-client, 1-row throughput.",
+        "`sent` is the rate the generator kept (asked vs sent says whether it held its",
+        "schedule); `lag p99` is how late its sends left.",
+        "",
+        "| contender | protocol | % of saturation | asked req/s | sent req/s | answered req/s "
+        "| p50 ms | p99 ms | p99.9 ms | max ms | errors | lag p99 ms | server CPU % |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for o in sorted(run.open_loop, key=lambda o: (o.contender, o.protocol, o.fraction)):
+        lines.append(
+            f"| {o.contender} | {o.protocol} | {o.fraction:.0%} | {o.asked_rps:,.0f} "
+            f"| {o.sent_rps:,.0f} | {o.achieved_rps:,.0f} | {o.p50_ms:.2f} | {o.p99_ms:.2f} "
+            f"| {o.p999_ms:.2f} | {o.max_ms:.2f} | {o.errors} | {o.lag_p99_ms:.2f} "
+            f"| {o.cpu_percent:.0f} |"
+        )
+    return lines
+
+
+def _targets(run: Run, before: dict[str, Any] | None) -> list[str]:
+    """The verdicts, with the previous run's value and the change when there was one."""
+    lines = ["", "## Targets", ""]
+    changes = {t["target"]: t for t in (before or {}).get("targets", [])}
+    lines += ["| target | measured | met | previous | change |", "|---|---:|---|---:|---:|"]
+    for target in targets(run):
+        change = changes.get(target.name, {})
+        was = change.get("previous")
+        shown = target.template.format(was) if was is not None else "-"
+        pct = change.get("change_pct")
+        delta = f"{pct:+.1f}%" if pct is not None else "-"
+        met = "yes" if target.met else "NO"
+        lines.append(f"| {target.name} | {target.measured} | {met} | {shown} | {delta} |")
+    return lines
 
 
 def plot(run: Run, path: Path) -> None:
@@ -167,20 +156,27 @@ def plot(run: Run, path: Path) -> None:
 
 
 def write(run: Run, folder: Path) -> Path:
+    """latest.{json,md,png} in `folder`, compared with the latest.json already there."""
     folder.mkdir(parents=True, exist_ok=True)
-    body = {
+    body: dict[str, Any] = {
         "machine": run.machine,
         "settings": run.settings,
         "results": [r.as_dict() for r in run.results],
+        "open_loop": [o.as_dict() for o in run.open_loop],
         "ceilings_s": run.ceilings_s,
         "served_s": run.served_s,
         "ready_s": run.ready_s,
         "drift_s": run.drift_s,
         "pipeline_s": run.pipeline_s,
         "load_after": run.load_after,
-        "targets": [{"target": t, "measured": m, "met": ok} for t, m, ok in targets(run)],
+        "targets": [
+            {"target": t.name, "measured": t.measured, "value": t.value, "met": t.met}
+            for t in targets(run)
+        ],
     }
+    earlier = previous.load(folder / "latest.json")
+    body["previous"] = previous.compare(earlier, body) if earlier else None
     (folder / "latest.json").write_text(json.dumps(body, indent=2) + "\n")
-    (folder / "latest.md").write_text(markdown(run))
+    (folder / "latest.md").write_text(markdown(run, body["previous"]))
     plot(run, folder / "latest.png")
     return folder / "latest.md"

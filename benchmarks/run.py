@@ -1,6 +1,8 @@
 """Run the suite: start every contender on the same model version, drive each with the same
-loads in alternation (so a slow minute of the machine hurts all of them alike), then measure
-the ceilings and the other costs, and write the report.
+closed-loop loads in alternation (so a slow minute of the machine hurts all of them alike),
+then each at steady open-loop rates (fractions of its own saturation), measure the ceilings
+and the other costs, and write the report. The Go load generator and the kserve peer's
+environment are built into `--cache` first, untimed.
 
 `python -m benchmarks [--quick] [--pipeline] [--only ours-rest,...]`; `make bench` runs it.
 """
@@ -9,32 +11,42 @@ import argparse
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
 
-from benchmarks import contenders, load_cell, probes, publish
+from benchmarks import contenders, load_cell, open_loop, probes, publish, toolchain
 from benchmarks.contenders import Server
 from core.errors import CalhousingError
 from core.settings import Settings, load_settings
 
-CONTENDERS = ("ours-rest", "ours-grpc", "stock-rest", "fastapi-rest")
+CONTENDERS = (
+    "ours-rest", "ours-grpc", "floor-rest", "floor-grpc", "kserve-rest", "kserve-grpc",
+    "stock-rest", "fastapi-rest",
+)  # fmt: skip
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smoke run: 16 clients, 1 row, 2 s")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 16 clients, 1 row, 2 s; open loop at 50%% only",
+    )
     parser.add_argument("--seconds", type=float, default=5.0, help="duration of each load cell")
     parser.add_argument("--only", default=",".join(CONTENDERS), help="contenders, comma-separated")
     parser.add_argument("--pipeline", action="store_true", help="also time a forced `dvc repro`")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--cache", type=Path, default=toolchain.DEFAULT_CACHE, help="tools' home")
     return parser.parse_args(argv)
 
 
 def production_version(settings: Settings) -> str:
     from mlflow import MlflowClient
 
-    from inference.loader import resolve
+    from inference.mlflow_load import resolve
 
     tracking = settings.mlflow.tracking_uri
     client = MlflowClient(tracking_uri=tracking, registry_uri=tracking)
@@ -96,28 +108,61 @@ def drive(
 Ceilings = tuple[dict[int, float], dict[int, float]]
 
 
+@dataclass
+class Measured:
+    closed: list[load_cell.Result]
+    steady: list[open_loop.OpenResult]
+    ceilings: Ceilings
+    ready: dict[str, float]
+
+
+def _servers(
+    settings: Settings,
+    files: contenders.ModelFiles,
+    wanted: set[str],
+    args: argparse.Namespace,
+    work: Path,
+) -> list[Server]:
+    """The chosen contenders, in start order; kserve's environment is synced first, untimed."""
+    every: dict[str, Callable[[], Server]] = {
+        "ours": lambda: contenders.ours(files, settings, work),
+        "floor": lambda: contenders.floor(files, work),
+        "kserve": lambda: contenders.kserve(files, toolchain.kserve_python(args.cache)),
+        "stock": lambda: contenders.stock(files, work),
+        "fastapi": lambda: contenders.fastapi(files),
+    }
+    return [make() for name, make in every.items() if name in wanted]
+
+
 def serve_and_drive(
     settings: Settings, version: str, args: argparse.Namespace, work: Path
-) -> tuple[list[load_cell.Result], Ceilings, dict[str, float]]:
+) -> Measured:
     """Materialise the model, measure its ceilings, start the contenders and load them."""
     chosen = [c for c in args.only.split(",") if c]
     grid: Grid = ([16], [1]) if args.quick else ([1, 16, 64], [1, 100, 1000])
     files = contenders.materialise(settings, version, work / "model")
     matrix = probes.holdout_rows(settings.data.prepared_dir)
     load_cell.write_bodies(matrix, sorted({*grid[1], 1000}), work / "bodies")
+    open_loop.write_grpc_body(files.name, matrix, work / "bodies")
+    plan = open_loop.Plan(
+        toolchain.openloop_binary(args.cache), work / "bodies", args.seconds, CLIENT_CPUS
+    )
     ceilings = probes.ceilings(files.joblib_path, matrix, [1, 100, 1000], SERVER_CPUS)
-    wanted = {name.split("-")[0] for name in chosen}
-    every = [contenders.ours(files, settings, work), contenders.stock(files, work)]
-    servers = [s for s in [*every, contenders.fastapi(files)] if s.name in wanted]
+    servers = _servers(settings, files, {name.split("-")[0] for name in chosen}, args, work)
+    fractions = open_loop.QUICK_FRACTIONS if args.quick else open_loop.FRACTIONS
     with contenders.started(servers, SERVER_CPUS, work / "logs") as running:
-        results = drive({s.name: s for s in running}, chosen, grid, args.seconds, work)
-    return results, ceilings, {s.name: s.ready_s for s in servers}
+        by_name = {s.name: s for s in running}
+        closed = drive(by_name, chosen, grid, args.seconds, work)
+        steady = open_loop.drive(plan, by_name, chosen, closed, fractions)
+    return Measured(closed, steady, ceilings, {s.name: s.ready_s for s in servers})
 
 
 def preflight(settings: Settings) -> None:
     """Fail early, saying what to do, rather than minutes in."""
     if shutil.which("wrk") is None:
         raise CalhousingError("wrk is not installed: `apt-get install -y wrk` (Debian)")
+    if shutil.which("go") is None:
+        raise CalhousingError("go is not on PATH: the open-loop generator is built with Go >= 1.26")
     holdout = settings.data.prepared_dir / "holdout.parquet"
     if not holdout.exists():
         raise CalhousingError(
@@ -136,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     version = production_version(settings)
     print(f"Benchmarking {settings.registry.model_uri} = version {version}", flush=True)
     with tempfile.TemporaryDirectory(prefix="calhousing-bench-") as tmp:
-        results, ceilings, ready = serve_and_drive(settings, version, args, Path(tmp))
+        measured = serve_and_drive(settings, version, args, Path(tmp))
     prepared = settings.data.prepared_dir
     with probes.pinned(SERVER_CPUS):
         drift = probes.drift_times(
@@ -154,10 +199,11 @@ def main(argv: list[str] | None = None) -> None:
             "client_cpus": CLIENT_CPUS,
             "quick": args.quick,
         },
-        results=results,
-        ceilings_s=ceilings[0],
-        served_s=ceilings[1],
-        ready_s=ready,
+        results=measured.closed,
+        open_loop=measured.steady,
+        ceilings_s=measured.ceilings[0],
+        served_s=measured.ceilings[1],
+        ready_s=measured.ready,
         drift_s=drift,
         pipeline_s=pipeline,
         load_after=os.getloadavg()[0],

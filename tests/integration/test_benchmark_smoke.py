@@ -38,6 +38,11 @@ def test_a_quick_run_writes_the_table_the_json_and_the_plot(
         }
     )
     out = tmp_path / "results"
+    out.mkdir()
+    # A previous report to be compared with: the fastapi cell at half the throughput.
+    cell = {"contender": "fastapi", "protocol": "rest", "clients": 16, "rows": 1}
+    earlier = {"settings": {"quick": True}, "results": [{**cell, "throughput_rps": 1.0}]}
+    (out / "latest.json").write_text(json.dumps(earlier))
     argv = [sys.executable, "-m", "benchmarks", "--quick", "--only", "fastapi-rest"]
     done = subprocess.run(
         [*argv, "--out", str(out)],
@@ -55,5 +60,16 @@ def test_a_quick_run_writes_the_table_the_json_and_the_plot(
     assert result["requests"] > 0
     assert result["errors"] == 0
     assert set(report["ceilings_s"]) == {"1", "100", "1000"}
-    assert "| fastapi | rest | 16 | 1 |" in (out / "latest.md").read_text()
+    (steady,) = report["open_loop"]
+    assert (steady["contender"], steady["protocol"], steady["fraction"]) == ("fastapi", "rest", 0.5)
+    assert steady["asked_rps"] == pytest.approx(result["throughput_rps"] / 2, rel=0.01)
+    assert steady["requests"] > 0
+    assert steady["errors"] == 0
+    (change,) = report["previous"]["results"]
+    assert change["cell"] == "fastapi-rest-16c-1r"
+    assert change["throughput_rps"]["previous"] == 1.0
+    assert change["throughput_rps"]["now"] == result["throughput_rps"]
+    markdown = (out / "latest.md").read_text()
+    assert "| fastapi | rest | 16 | 1 |" in markdown
+    assert "| fastapi | rest | 50% |" in markdown
     assert (out / "latest.png").stat().st_size > 0
