@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -228,10 +229,18 @@ def test_every_predictor_follows_the_alias_moved_in_mlflow_and_back_with_no_fail
     print(f"\nalias moved and back under load: {len(load.versions)} answers, "
           f"{len(load.failures)} failed")  # fmt: skip
     assert load.failures == [] and challenger in load.versions[:moved]
+    # The load's one keep-alive connection reaches one pod: the other moves within its own
+    # follow period (3 s here), possibly after the answers did (seen once: its log lacked the
+    # move back when read the instant the answers had moved).
     for pod in release.items("pods", "-l", "app.kubernetes.io/component=predictor"):
-        log = release.kubectl("logs", pod["metadata"]["name"])
-        assert f"serving moved from v{champion} to v{challenger}" in log
-        assert f"serving moved from v{challenger} to v{champion}" in log
+        logged = partial(_moved_both_ways, release, pod["metadata"]["name"], champion, challenger)
+        eventually(logged, 30, f"{pod['metadata']['name']} logging both moves")
+
+
+def _moved_both_ways(release: Release, pod: str, champion: str, challenger: str) -> bool:
+    log = release.kubectl("logs", pod)
+    there = f"serving moved from v{champion} to v{challenger}"
+    return there in log and f"serving moved from v{challenger} to v{champion}" in log
 
 
 def _scenario(seed: int) -> tuple[np.ndarray, np.ndarray]:
