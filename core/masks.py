@@ -18,8 +18,10 @@ from core import geography
 from core.forest import Forest, Matrix, booster_of
 
 ALL: Final = np.uint64(2**64 - 1)
-CHUNK: Final = 64
-"""Rows evaluated together: (rows, features, trees) uint64 temporaries stay under ~8 MB."""
+CHUNK: Final = 16
+"""Rows evaluated together: (rows, features, trees) uint64 temporaries of ~2 MB stay in cache
+(1,000 rows, one core: 31 ms in chunks of 16 or 32, 53 ms in chunks of 64, 45 ms for
+scikit-learn's own predict)."""
 TOLERANCE: Final = 1e-9
 
 
