@@ -121,3 +121,9 @@ def verify(estimator: Any, forest: Forest, t: Tables) -> float:
     probes = probe_rows(forest)
     trees = gap(trees_only(t), probes, booster_of(estimator).predict(probes))
     return max(trees, gap(t, forest.check_rows, forest.check_predictions))
+
+
+def checked(estimator: Any, forest: Forest) -> tuple[Tables, float]:
+    """The forest's tables and their largest difference from the estimator (`verify`)."""
+    t = tables(forest)
+    return t, verify(estimator, forest, t)

@@ -56,8 +56,7 @@ def compile_estimator(estimator: Any) -> tuple[Any, str]:
     made = forest.extract(estimator, sample_rows())
     if made is None:
         return estimator, "served by scikit-learn (not a compilable booster)"
-    tables = masks.tables(made)
-    difference = masks.verify(estimator, made, tables)
+    tables, difference = masks.checked(estimator, made)
     if not difference <= masks.TOLERANCE:
         return estimator, f"served by scikit-learn (compiled trees differ by {difference:.2e})"
     return ForestPredictor(tables), f"compiled trees (max difference {difference:.1e})"
