@@ -8,6 +8,7 @@ train + validation. Pure numpy: training wraps it in a scikit-learn transformer
 (training.features) and serving applies it before the compiled trees (core.forest).
 """
 
+import math
 from typing import Final
 
 import numpy as np
@@ -42,6 +43,8 @@ _CITIES = np.array(list(CITIES.values()))
 # enough within the state.
 _KM = KM_PER_DEGREE * np.column_stack([np.ones(len(CITIES)), np.cos(np.radians(_CITIES[:, 0]))])
 _WIDTH = len(FEATURE_NAMES)
+_ROTATIONS = tuple(zip(_COS.tolist(), _SIN.tolist(), strict=True))
+_CITY_KM = tuple((*city, *km) for city, km in zip(_CITIES.tolist(), _KM.tolist(), strict=True))
 
 
 def derive(matrix: Matrix) -> Matrix:
@@ -60,3 +63,18 @@ def derive(matrix: Matrix) -> Matrix:
     out[:, _WIDTH + len(ANGLES_DEG) : -1] = km
     out[:, -1] = km.min(axis=1)
     return out
+
+
+def derive_row(row: list[float]) -> list[float]:
+    """`derive` of one row, in Python floats: the same IEEE operations in the same order (a
+    square as x * x, as numpy's `** 2`; two addends sum alike in any order), so the same bits,
+    without numpy's ~1 us a call that dominates one row (serving's single-row path)."""
+    lat, lon = row[LATITUDE], row[LONGITUDE]
+    km = []
+    for city_lat, city_lon, km_north, km_east in _CITY_KM:
+        north = (lat - city_lat) * km_north
+        east = (lon - city_lon) * km_east
+        km.append(math.sqrt(north * north + east * east))
+    # Python's min is order-dependent with NaN, numpy's is not; a NaN coordinate makes every
+    # distance NaN, so the two never see a mix.
+    return [*row, *(lat * cos + lon * sin for cos, sin in _ROTATIONS), *km, min(km)]

@@ -43,3 +43,17 @@ def test_one_row_gets_the_same_bits_alone_as_in_a_batch() -> None:
     batch = geography.derive(_rows([tuple(c) for c in grid]))
     alone = np.vstack([geography.derive(_rows([tuple(c)])) for c in grid])
     assert np.array_equal(alone, batch)
+
+
+def test_the_single_row_derivation_gives_the_same_bits_as_the_batch_one() -> None:
+    rng = np.random.default_rng(1)
+    coordinates = np.column_stack([rng.uniform(32.5, 42, 2_000), rng.uniform(-124, -114.5, 2_000)])
+    coordinates[:1_000] = np.round(coordinates[:1_000], 2)  # the grid thresholds sit on
+    coordinates[::7, 0] = np.nan
+    coordinates[::11, 1] = np.nan
+    coordinates[1::13] = [np.inf, -np.inf]
+    rows = _rows([tuple(c) for c in coordinates])
+    with np.errstate(invalid="ignore"):
+        batch = geography.derive(rows)
+    alone = np.array([geography.derive_row(row) for row in rows.tolist()])
+    assert np.array_equal(alone.view(np.int64), batch.view(np.int64))  # NaN's bits too

@@ -71,6 +71,17 @@ def test_missing_values_take_the_side_each_split_learned(
     )
 
 
+def test_one_row_alone_gets_the_same_bits_as_in_chunks_missing_values_included(
+    fitted: tuple[Any, Split], made: forest.Forest
+) -> None:
+    _, holdout = fitted
+    x = holdout.x[:1_000].copy()
+    x[np.random.default_rng(0).random(x.shape) < 0.1] = np.nan
+    tables = masks.tables(made)
+    alone = np.concatenate([masks.predict(tables, x[i : i + 1]) for i in range(len(x))])
+    assert np.array_equal(alone, masks.predict(tables, x))
+
+
 def test_a_saved_forest_loads_and_serves_without_the_estimator(
     made: forest.Forest, fitted: tuple[Any, Split], tmp_path: Path
 ) -> None:
