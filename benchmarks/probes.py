@@ -2,6 +2,7 @@
 server is measured against), the drift check on synthetic windows, the pipeline's wall time,
 and the machine the figures came from."""
 
+import itertools
 import os
 import platform
 import subprocess
@@ -9,7 +10,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,15 @@ def _median_s(call: Callable[[], object], budget_s: float, min_repeats: int = 5)
     return float(np.median(times))
 
 
+def _cycling(predict: Callable[[Matrix], object], matrix: Matrix, n: int) -> Callable[[], object]:
+    """`predict` on the next n rows at each call: served traffic brings new rows, and the same
+    row again and again would keep its part of the predictor's tables in cache (14 us a row
+    against 20 us for fresh rows)."""
+    batches = [matrix[i : i + n] for i in range(0, max(len(matrix) - n, 0) + 1, n)]
+    turn = itertools.cycle(batches)
+    return lambda: predict(next(turn))
+
+
 def ceilings(
     model_path: Path, matrix: Matrix, sizes: list[int], cpus: str | None
 ) -> tuple[dict[int, float], dict[int, float]]:
@@ -62,8 +71,8 @@ def ceilings(
     estimator: Any = joblib.load(model_path)
     served, _ = booster.compile_estimator(estimator)
     with pinned(cpus), threadpool_limits(limits=1):
-        own = {n: _median_s(partial(estimator.predict, matrix[:n]), 1.0) for n in sizes}
-        ours = {n: _median_s(partial(served.predict, matrix[:n]), 1.0) for n in sizes}
+        own = {n: _median_s(_cycling(estimator.predict, matrix, n), 1.0) for n in sizes}
+        ours = {n: _median_s(_cycling(served.predict, matrix, n), 1.0) for n in sizes}
     return own, ours
 
 
