@@ -9,7 +9,6 @@ Pushing is best effort: without `monitoring.pushgateway_url` nothing is pushed, 
 fails is logged, never raised, because a metric must not fail the training it describes.
 """
 
-import json
 import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -19,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.error import URLError
 
+import orjson
 from prometheus_client import CollectorRegistry, Gauge, pushadd_to_gateway
 
 from core.settings import MonitoringSettings
@@ -131,7 +131,9 @@ _RECORD_FIELDS: Final = frozenset(vars(logging.makeLogRecord({}))) | {"message",
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message and the record's `extra` fields
-    (e.g. request_id, model, version), so log shippers need no parsing rules."""
+    (e.g. request_id, model, version), so log shippers need no parsing rules. orjson (MLServer
+    encodes its answers with it too): the serving request line is written once per request,
+    and the standard library's encoder was a third of the line's cost."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -143,7 +145,7 @@ class JsonFormatter(logging.Formatter):
         line |= {k: v for k, v in vars(record).items() if k not in _RECORD_FIELDS}
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
+        return orjson.dumps(line, default=str, option=orjson.OPT_SERIALIZE_NUMPY).decode()
 
 
 def json_logging(loggers: Sequence[str]) -> dict[str, Any]:

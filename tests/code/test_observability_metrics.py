@@ -3,6 +3,7 @@ request-id rules, JSON log lines, best-effort pushes, and what a training decisi
 
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -182,6 +183,13 @@ def test_json_log_lines_carry_the_extra_fields_and_the_exception() -> None:
 
         record.exc_info = sys.exc_info()
     assert "ValueError: bad" in json.loads(JsonFormatter().format(record))["exception"]
+
+
+def test_json_log_lines_keep_numpy_numbers_as_numbers_and_anything_else_as_text() -> None:
+    record = logging.makeLogRecord({"name": "calhousing", "msg": "m"})
+    record.rows, record.score, record.path = np.int64(3), np.float64(0.25), Path("/x")
+    line = json.loads(JsonFormatter().format(record))
+    assert (line["rows"], line["score"], line["path"]) == (3, 0.25, "/x")
 
 
 def test_pushing_is_off_without_a_url_and_a_dead_gateway_costs_a_warning_not_a_failure(
