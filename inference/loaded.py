@@ -1,11 +1,13 @@
 """What a load produces and how it is named: the version an alias pointed to, the predictor,
 where the time went. Shared by both ways of loading (inference.loader)."""
 
+import os
 import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -89,3 +91,16 @@ class Phases:
         total = sum(self.seconds.values())
         parts = ", ".join(f"{name} {s:.2f} s" for name, s in self.seconds.items())
         return f"in {total:.1f} s: {parts}"
+
+
+def process_age_s() -> float | None:
+    """Seconds since this process started, for the start's log: what precedes the load
+    (interpreter, imports, servers) is most of a start. None where /proc does not say (not
+    Linux)."""
+    try:
+        stat = Path("/proc/self/stat").read_text()
+        # Field 22, counted after the command name (which may hold spaces): clock ticks.
+        started = int(stat.rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
+        return time.clock_gettime(time.CLOCK_BOOTTIME) - started
+    except (OSError, ValueError, IndexError, AttributeError):  # AttributeError: no BOOTTIME
+        return None

@@ -7,6 +7,8 @@ the background thread wakes once per `batch_rows` submitted rows or every `flush
 builds the rows of everything queued column-wise (numpy `tolist`, no dict per row) and INSERTs
 them through the driver's `executemany`, `batch_rows` rows per transaction. SQLAlchemy's own
 per-row parameter processing was two thirds of the writer's time, held under the GIL.
+SQLAlchemy (and the schema, core.predstore) is imported by the writer thread when it opens the
+store: ~0.4 s of import that the server's start to ready does not wait for.
 
 A failed write is retried with doubling back-off; rows that still cannot be written, or that
 find the queue full, are dropped: counted in `calhousing_predlog_dropped_rows_total` by reason
@@ -23,18 +25,19 @@ import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
 from itertools import chain, repeat
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
 from prometheus_client import Counter
-from sqlalchemy import Engine, insert
-from sqlalchemy.exc import SQLAlchemyError
 
 from core.features import FEATURE_NAMES
-from core.predstore import PREDICTIONS, connect
 from core.settings import PredlogSettings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 logger = logging.getLogger("calhousing.predlog")
 
@@ -90,14 +93,19 @@ def rows(batch: Sequence[Served]) -> list[tuple[Any, ...]]:
 class Insert:
     """INSERT of COLUMNS straight through the driver's executemany, in its paramstyle."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: "Engine") -> None:
+        # Here, not at the top: the writer thread imports SQLAlchemy, off the start path.
+        from sqlalchemy import insert
+
+        from core.predstore import PREDICTIONS
+
         compiled = insert(PREDICTIONS).compile(dialect=engine.dialect, column_keys=list(COLUMNS))
         self.sql = str(compiled)
         self.positional = bool(compiled.positional)
         if self.positional and tuple(compiled.positiontup or ()) != COLUMNS:
             raise ValueError(f"unexpected INSERT parameter order {compiled.positiontup}")
 
-    def __call__(self, engine: Engine, values: list[tuple[Any, ...]]) -> None:
+    def __call__(self, engine: "Engine", values: list[tuple[Any, ...]]) -> None:
         params: list[Any] = values
         if not self.positional:  # e.g. psycopg's %(name)s
             params = [dict(zip(COLUMNS, row, strict=True)) for row in values]
@@ -105,8 +113,12 @@ class Insert:
             connection.exec_driver_sql(self.sql, params)
 
 
-STORE_ERRORS: Final = (SQLAlchemyError, OSError)
-"""A store down, refusing us, or (SQLite) a folder that cannot be made."""
+@cache
+def store_errors() -> tuple[type[Exception], ...]:
+    """A store down, refusing us, or (SQLite) a folder that cannot be made."""
+    from sqlalchemy.exc import SQLAlchemyError  # when first needed: off the start path
+
+    return (SQLAlchemyError, OSError)
 
 
 class PredictionLog:
@@ -152,9 +164,11 @@ class PredictionLog:
         if self._engine is not None:
             self._engine.dispose()
 
-    def _store(self) -> tuple[Engine, Insert]:
+    def _store(self) -> tuple["Engine", Insert]:
         """The store, opened (tables created) on first use and kept."""
         if self._engine is None or self._insert is None:
+            from core.predstore import connect  # in the writer thread: off the start path
+
             self._engine = connect(self._url)
             self._insert = Insert(self._engine)
         return self._engine, self._insert
@@ -162,7 +176,7 @@ class PredictionLog:
     def _run(self) -> None:
         try:
             self._store()
-        except STORE_ERRORS as err:  # say so at start, not only when the first rows drop
+        except store_errors() as err:  # say so at start, not only when the first rows drop
             logger.error("prediction log: cannot open the store (rows are retried): %s", err)
         while True:
             self._wake.wait(self.settings.flush_interval_s)
@@ -192,7 +206,7 @@ class PredictionLog:
             try:
                 engine, insert_rows = self._store()
                 insert_rows(engine, values)
-            except STORE_ERRORS as err:
+            except store_errors() as err:
                 logger.warning("prediction log write failed (attempt %d): %s", attempt + 1, err)
                 if attempt < self.settings.retries:
                     time.sleep(wait)

@@ -47,7 +47,7 @@ from threadpoolctl import threadpool_limits
 
 from core.features import FEATURE_NAMES, TARGET
 from core.registry import RunTag
-from inference import codec, envelope, follow, loader, metrics, predlog, tracing
+from inference import codec, envelope, follow, loaded, loader, metrics, predlog, tracing
 from inference.runtime_config import RuntimeConfig
 
 OFFLOAD_ROWS: Final = 64
@@ -83,6 +83,7 @@ class HousingRuntime(MLModel):  # type: ignore[misc]  # mlserver ships no type h
     """Made on the first large batch (`_predicted`)."""
 
     async def load(self) -> bool:
+        began = loaded.process_age_s()
         params = self.settings.parameters
         self._config = config = RuntimeConfig.from_extra(params.extra if params else None)
         self._uri = uri = params.uri if params and params.uri else ""
@@ -113,6 +114,7 @@ class HousingRuntime(MLModel):  # type: ignore[misc]  # mlserver ships no type h
         # already checked its columns match FEATURE_NAMES, so the warning says nothing.
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
         self._follower = self._follow(uri, config.follow_alias_s)
+        _log_start(self.name, began)
         return True
 
     def _serve(self, model: loader.LoadedModel) -> _Serving:
@@ -231,6 +233,18 @@ def _asked(payload: InferenceRequest) -> tuple[str | None, dict[str, str | None]
     }
     request_type = payload.parameters.content_type if payload.parameters else None
     return request_type, inputs, [o.name for o in payload.outputs or []]
+
+
+def _log_start(name: str, began: float | None) -> None:
+    """Where a start's time went, once the model is ready: the load's own phases are in the
+    load's line; this adds what came before it (interpreter, imports, MLServer's servers)."""
+    ready = loaded.process_age_s()
+    if began is None or ready is None:
+        return
+    logger.info(
+        f"Model {name!r}: ready {ready:.2f} s after the process started: "
+        f"{began:.2f} s to the load (interpreter, imports, servers), {ready - began:.2f} s loading"
+    )
 
 
 def _provenance(model: loader.LoadedModel) -> metrics.Provenance:
