@@ -23,6 +23,7 @@ under the concrete version; the V2 `id` is the request id, echoed in the respons
 """
 
 import asyncio
+import gc
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -114,6 +115,11 @@ class HousingRuntime(MLModel):  # type: ignore[misc]  # mlserver ships no type h
         # already checked its columns match FEATURE_NAMES, so the warning says nothing.
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
         self._follower = self._follow(uri, config.follow_alias_s)
+        # What is loaded by now (MLServer, pydantic, the model: ~150k objects) lives until exit,
+        # yet each full collection walked it all: a 106 ms pause under load, every few seconds'
+        # worth of requests, the open loop's p99.9. Frozen, a full collection sees only what
+        # requests allocate (~1 ms). A reload freezes the new version's objects too.
+        gc.freeze()
         _log_start(self.name, began)
         return True
 
@@ -243,7 +249,9 @@ def _log_start(name: str, began: float | None) -> None:
         return
     logger.info(
         f"Model {name!r}: ready {ready:.2f} s after the process started: "
-        f"{began:.2f} s to the load (interpreter, imports, servers), {ready - began:.2f} s loading"
+        f"{began:.2f} s to the load (interpreter, imports, servers), "
+        f"{ready - began:.2f} s loading; {gc.get_freeze_count()} objects kept out of the "
+        "garbage collector's full passes"
     )
 
 

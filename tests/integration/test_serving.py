@@ -165,6 +165,19 @@ def test_the_load_log_says_where_the_start_spent_its_time(served: Served) -> Non
     assert abs(sum(map(float, timed.values())) - float(phases.group(1))) < 0.1
 
 
+def test_the_start_line_splits_the_start_and_freezes_what_was_loaded(served: Served) -> None:
+    line = next(x for x in served.log.read_text().splitlines() if "after the process started" in x)
+
+    found = re.search(
+        r"ready ([\d.]+) s .*?: ([\d.]+) s to the load.*, ([\d.]+) s loading; (\d+) obj", line
+    )
+    assert found, line
+    ready, before, loading, frozen = map(float, found.groups())
+    assert abs(before + loading - ready) < 0.02
+    # MLServer, pydantic and the model are well over 50k objects: frozen, not walked per pass.
+    assert frozen > 50_000
+
+
 def test_the_server_predicts_from_the_forest_file_without_deserializing_the_model(
     served: Served,
 ) -> None:
