@@ -14,6 +14,7 @@ Each starts as its own process, pinned to the server CPUs, and is timed from spa
 
 import json
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -176,6 +177,22 @@ def started(servers: list[Server], cpus: str | None, logs: Path) -> Iterator[lis
     finally:
         for server in servers:
             _stop(server)
+
+
+def start_times(
+    servers: list[Server], cpus: str | None, logs: Path, rounds: int
+) -> dict[str, float]:
+    """Median spawn-to-ready of each server over `rounds` starts and stops, the order rotating
+    each round: the first to start after the model download met a cold file cache, which
+    weighed on our ratio to the floor in a single start."""
+    times: dict[str, list[float]] = {s.name: [] for s in servers}
+    for turn in range(rounds):
+        shift = turn % len(servers)
+        for server in servers[shift:] + servers[:shift]:
+            _start(server, cpus, logs / f"{server.name}-start-{turn}.log")
+            _stop(server)
+            times[server.name].append(server.ready_s)
+    return {name: statistics.median(seconds) for name, seconds in times.items()}
 
 
 def _start(server: Server, cpus: str | None, log: Path) -> None:

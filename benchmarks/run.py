@@ -36,7 +36,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--seconds", type=float, default=5.0, help="duration of each load cell")
     parser.add_argument(
-        "--repeats", type=int, default=3, help="runs of the 16-client 1-row cell (median kept)"
+        "--repeats",
+        type=int,
+        default=3,
+        help="runs of the 16-client 1-row cell, and starts of ours and the floor (medians kept)",
     )
     parser.add_argument("--only", default=",".join(CONTENDERS), help="contenders, comma-separated")
     parser.add_argument("--pipeline", action="store_true", help="also time a forced `dvc repro`")
@@ -89,6 +92,8 @@ def _measure(server: Server, cell: load_cell.Cell, seconds: float, work: Path) -
     return load_cell.run_cell(cell, server.proc.pid, argv, CLIENT_CPUS, seconds + 120)
 
 
+READY_PAIR = ("ours", "floor")
+"""Started `--repeats` times each, alternating, for the start-to-ready ratio (median kept)."""
 TARGET_CELL = (16, 1)
 """(clients, rows) of the cell the targets and the open loop's saturation are judged on."""
 
@@ -178,11 +183,13 @@ def serve_and_drive(
     ceilings = probes.ceilings(files.joblib_path, matrix, [1, 100, 1000], SERVER_CPUS)
     servers = _servers(settings, files, {name.split("-")[0] for name in chosen}, args, work)
     fractions = open_loop.QUICK_FRACTIONS if args.quick else open_loop.FRACTIONS
+    paired = [s for s in servers if s.name in READY_PAIR]  # the start target's two sides
+    ready = contenders.start_times(paired, SERVER_CPUS, work / "logs", args.repeats)
     with contenders.started(servers, SERVER_CPUS, work / "logs") as running:
         by_name = {s.name: s for s in running}
         closed = drive(by_name, chosen, grid, args, work)
         steady = open_loop.drive(plan, by_name, chosen, closed, fractions)
-    return Measured(closed, steady, ceilings, {s.name: s.ready_s for s in servers})
+    return Measured(closed, steady, ceilings, {s.name: s.ready_s for s in servers} | ready)
 
 
 def preflight(settings: Settings) -> None:
