@@ -43,13 +43,13 @@ class Wait:
 
 
 def load_when_available(
-    wait: Wait, uri: str, tracking_uri: str, scratch: Path, *, compiled: bool
+    wait: Wait, uri: str, tracking: Tracking, scratch: Path, *, compiled: bool
 ) -> LoadedModel:
     """`load`, retried while the model is not available yet, for at most `wait.seconds`."""
     deadline = time.monotonic() + wait.seconds
     while True:
         try:
-            return load(uri, tracking_uri, scratch, compiled=compiled)
+            return load(uri, tracking, scratch, compiled=compiled)
         except ModelUnavailableError as err:
             if time.monotonic() + wait.interval_s > deadline:
                 raise
@@ -57,19 +57,19 @@ def load_when_available(
             time.sleep(wait.interval_s)
 
 
-def load(uri: str, tracking_uri: str, scratch: Path, *, compiled: bool) -> LoadedModel:
-    """Load the version `uri` names on the tracking server at `tracking_uri`, from its forest
+def load(uri: str, tracking: Tracking, scratch: Path, *, compiled: bool) -> LoadedModel:
+    """Load the version `uri` names on the `tracking` server, from its forest
     file where it has one (and `compiled`), else through MLflow's client. A registry that
     fails only for now raises ModelUnavailableError: a predictor waiting for its first model
     keeps waiting instead of exiting."""
     if compiled:
         try:
-            loaded = _from_forest(uri, Tracking(tracking_uri), scratch)
+            loaded = _from_forest(uri, tracking, scratch)
         except TrackingUnavailableError as err:
             raise ModelUnavailableError(str(err)) from err
         if loaded is not None:
             return loaded
-    return mlflow_load.load(uri, tracking_uri, scratch, compiled=compiled)
+    return mlflow_load.load(uri, tracking.uri, scratch, compiled=compiled)
 
 
 def _from_forest(uri: str, tracking: Tracking, scratch: Path) -> LoadedModel | None:
@@ -107,9 +107,9 @@ def _profile(tracking: Tracking, run: Run, folder: Path) -> ReferenceProfile | N
     return None if path is None else ReferenceProfile.model_validate_json(path.read_text())
 
 
-def alias_version(tracking_uri: str, uri: str) -> str | None:
+def alias_version(tracking: Tracking, uri: str) -> str | None:
     """The version the alias in `uri` points to now; None while it points nowhere."""
     try:
-        return resolve(Tracking(tracking_uri), uri).version
+        return resolve(tracking, uri).version
     except TrackingUnavailableError:  # the alias was deleted: keep serving what is loaded
         return None

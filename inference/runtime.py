@@ -6,10 +6,10 @@ runtime accepts both V2 layouts, refuses bad input with 400 / INVALID_ARGUMENT b
 model sees it, serves one concrete registry version at a time and follows the alias to the
 next (inference.follow).
 
-Model settings parameters: `uri` (e.g. `models:/calhousing@production`) and, in `extra`,
-`tracking_uri`, `max_batch_rows`, `scratch_dir` (where artifacts are unpacked while loading),
-`predict_threads` (OpenMP threads per prediction, default 1) and `compiled_trees` (predict
-through the forest tables, inference.booster, once they matched the model; default true).
+Model settings parameters: `uri` (e.g. `models:/calhousing@production`) and, in `extra`, an
+inference.runtime_config.RuntimeConfig: the tracking server and its timeout, the batch limit,
+where artifacts are unpacked while loading, predict threads, whether to predict through the
+forest tables (inference.booster), the waits, the alias follower and the prediction log.
 
 gRPC: MLServer 1.7.1 unpacks `raw_input_contents` itself (little-endian, one buffer per input,
 answered in `raw_output_contents`), so raw and typed contents both reach `predict` as lists.
@@ -96,7 +96,7 @@ class HousingRuntime(MLModel):  # type: ignore[misc]  # mlserver ships no type h
                 loader.load_when_available,
                 loader.Wait(config.model_wait_s, config.model_wait_interval_s),
                 uri,
-                config.tracking_uri,
+                config.tracking(),
                 config.scratch_dir,
                 compiled=config.compiled_trees,
             )
@@ -140,7 +140,7 @@ class HousingRuntime(MLModel):  # type: ignore[misc]  # mlserver ships no type h
         return asyncio.create_task(
             follow.follow(
                 period_s,
-                lambda: loader.alias_version(self._config.tracking_uri, uri),
+                lambda: loader.alias_version(self._config.tracking(), uri),
                 lambda: self._serving.version,
                 self._switch,
                 lambda version, _: metrics.load_failed(self.name, version),
@@ -153,7 +153,7 @@ class HousingRuntime(MLModel):  # type: ignore[misc]  # mlserver ships no type h
         start, config = time.monotonic(), self._config
         name, _, _ = loader.parse_uri(self._uri)
         model = await asyncio.to_thread(
-            loader.load, f"models:/{name}/{version}", config.tracking_uri, config.scratch_dir,
+            loader.load, f"models:/{name}/{version}", config.tracking(), config.scratch_dir,
             compiled=config.compiled_trees,
         )  # fmt: skip
         old, self._serving = self._serving, self._serve(model)

@@ -12,12 +12,15 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from core.settings import PredlogSettings, Settings
+from inference.tracking_http import Tracking
 
 
 class RuntimeConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     tracking_uri: str
+    mlflow_timeout_s: float
+    """Each call to the tracking server gives up after this (serve.mlflow_timeout_s)."""
     max_batch_rows: int
     scratch_dir: Path
     """Where model files are downloaded while loading (removed once in memory)."""
@@ -33,6 +36,7 @@ class RuntimeConfig(BaseModel):
         serve = settings.serve
         return cls(
             tracking_uri=settings.mlflow.tracking_uri,
+            mlflow_timeout_s=serve.mlflow_timeout_s,
             max_batch_rows=serve.max_batch_rows,
             scratch_dir=serve.workdir / "models",
             predict_threads=serve.predict_threads,
@@ -47,6 +51,9 @@ class RuntimeConfig(BaseModel):
     def from_extra(cls, extra: dict[str, Any] | None) -> "RuntimeConfig":
         """Read back from `parameters.extra`; a missing or wrong field fails the load by name."""
         return cls.model_validate(extra or {})
+
+    def tracking(self) -> Tracking:
+        return Tracking(self.tracking_uri, self.mlflow_timeout_s)
 
     def to_extra(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

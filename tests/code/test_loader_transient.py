@@ -13,6 +13,7 @@ import pytest
 
 from core.errors import CalhousingError
 from inference.loader import ModelUnavailableError, load
+from inference.tracking_http import Tracking
 
 
 def _registry(status: int, code: str) -> type[BaseHTTPRequestHandler]:
@@ -48,7 +49,7 @@ def test_a_registry_failing_for_now_means_the_model_is_not_available_yet(
     registry: str, tmp_path: Path, compiled: bool
 ) -> None:
     with pytest.raises(ModelUnavailableError, match="registry"):
-        load("models:/calhousing@production", registry, tmp_path, compiled=compiled)
+        load("models:/calhousing@production", Tracking(registry), tmp_path, compiled=compiled)
 
 
 @pytest.mark.parametrize("registry", [(403, "PERMISSION_DENIED")], indirect=True)
@@ -57,5 +58,5 @@ def test_a_registry_that_refuses_stays_an_error(
     registry: str, tmp_path: Path, compiled: bool
 ) -> None:
     with pytest.raises(CalhousingError) as err:
-        load("models:/calhousing@production", registry, tmp_path, compiled=compiled)
+        load("models:/calhousing@production", Tracking(registry), tmp_path, compiled=compiled)
     assert not isinstance(err.value, ModelUnavailableError)
