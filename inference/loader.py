@@ -14,7 +14,6 @@ stored where only MLflow's client can read them.
 import logging
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from core.profile import ReferenceProfile
@@ -26,20 +25,13 @@ from inference.loaded import (
     ModelUnavailableError,
     Phases,
     Regressor,
+    Wait,
     parse_uri,
 )
 from inference.tracking_http import Run, Tracking, TrackingUnavailableError
 
 __all__ = ["LoadedModel", "ModelRef", "ModelUnavailableError", "Regressor", "Wait", "parse_uri"]
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Wait:
-    """How long to wait for a model that is not available yet, and how often to look."""
-
-    seconds: float = 0.0
-    interval_s: float = 5.0
 
 
 def load_when_available(
