@@ -7,8 +7,10 @@ section() { printf '## %s\n' "$1"; }
 section mounts; awk '{print $5}' /proc/self/mountinfo | sort
 section links; ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort
 section netns; ip netns list 2>/dev/null | awk '{print $1}' | sort
+# A host that never had a rule prints nothing but comments: grep then finds no line, which
+# is a state, not a failure.
 for cmd in iptables-save ip6tables-save; do
-  section "$cmd"; "$cmd" 2>/dev/null | grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]//' | sort
+  section "$cmd"; "$cmd" 2>/dev/null | { grep -v '^#' || true; } | sed -E 's/\[[0-9]+:[0-9]+\]//' | sort
 done
 section nft; nft list tables 2>/dev/null | sort
 section cgroups; find /sys/fs/cgroup -mindepth 2 -maxdepth 2 -type d | sort
