@@ -186,7 +186,7 @@ def start_times(
     each round: the first to start after the model download met a cold file cache, which
     weighed on our ratio to the floor in a single start."""
     times: dict[str, list[float]] = {s.name: [] for s in servers}
-    for turn in range(rounds):
+    for turn in range(rounds if servers else 0):
         shift = turn % len(servers)
         for server in servers[shift:] + servers[:shift]:
             _start(server, cpus, logs / f"{server.name}-start-{turn}.log")
