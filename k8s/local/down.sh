@@ -78,11 +78,19 @@ restore_sysctls() {
 
 remove_cgroups() {
   local ctrl
-  for ctrl in "${CGROUP_CONTROLLERS[@]}"; do
+  for ctrl in "${CGROUP_CLEANUP[@]}"; do
     [[ -d "/sys/fs/cgroup/$ctrl/$CGROUP" ]] || continue
     find "/sys/fs/cgroup/$ctrl/$CGROUP" -depth -type d -exec rmdir {} + 2>/dev/null || true
     [[ ! -d "/sys/fs/cgroup/$ctrl/$CGROUP" ]] || die "cgroup /sys/fs/cgroup/$ctrl/$CGROUP is still in use"
   done
+}
+
+# The host folders that were not there before up.sh (MADE_DIRS): made by the cluster's own
+# components while it ran, so all they hold is theirs.
+remove_made_dirs() {
+  [[ -f "$MADE_DIRS" ]] || return 0
+  local dir
+  while read -r dir; do [[ -n "$dir" ]] && rm -rf "$dir"; done <"$MADE_DIRS"
 }
 
 main() {
@@ -92,6 +100,7 @@ main() {
   remove_network
   restore_sysctls
   remove_cgroups
+  remove_made_dirs
   rm -rf "$STATE_DIR" "$RUN_STATE" /run/containerd "$KUBECONFIG_FILE"
   rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null || true
   [[ "${1:-}" == --quiet ]] || log "stopped; the host is as before"

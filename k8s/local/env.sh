@@ -32,6 +32,13 @@ CNI_NETWORK=calhousing-pods
 # One cgroup (in every v1 hierarchy) holds the node's processes and, below it, every pod.
 CGROUP=calhousing
 CGROUP_CONTROLLERS=(blkio cpu cpuacct cpuset devices freezer memory pids systemd)
+# runc also places pods in the hybrid layout's cgroup v2 tree; down.sh removes ours there too.
+CGROUP_CLEANUP=("${CGROUP_CONTROLLERS[@]}" unified)
+# Host folders the components make on first use (util-linux's utab, netns, runc's state, CNI
+# results, the kubelet's device-plugin socket): up.sh records the ones that were not there and
+# down.sh removes those, so a fresh host is left as fresh as it was.
+HOST_DIRS=(/run/mount /run/netns /run/runc /var/lib/cni /var/lib/kubelet)
+MADE_DIRS="$RUN_STATE/made-dirs"
 
 API_PORT=6443
 ETCD_PORT=2379

@@ -42,6 +42,13 @@ set_sysctls() {
   done
 }
 
+# Which of the host folders the components make are not there yet (down.sh removes them).
+record_missing_dirs() {
+  local dir
+  : >"$MADE_DIRS"
+  for dir in "${HOST_DIRS[@]}"; do [[ -e "$dir" ]] || echo "$dir" >>"$MADE_DIRS"; done
+}
+
 start_etcd() {
   start_process etcd "$BIN_DIR/etcd" --name "$NODE_NAME" --data-dir "$STATE_DIR/etcd" \
     --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
@@ -128,6 +135,7 @@ start_cluster() {
   mkdir -p "$OUT_DIR" "$LOG_DIR"
   "$here/host-state.sh" >"$OUT_DIR/host-before"
   mkdir -p "$STATE_DIR" "$PID_DIR"
+  record_missing_dirs
   set_sysctls
   make_cgroups
   make_pki
