@@ -11,8 +11,7 @@ time on 1,000 rows, so serving needs no estimator. Bound: a row reads features x
 Memory: (thresholds + 2 per feature) x trees x 8 bytes (4,100 x 800: 26 MB).
 """
 
-import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 import numpy as np
@@ -147,7 +146,7 @@ def gap(t: Tables, rows: Matrix, expected: Matrix) -> float:
 
 def trees_only(t: Tables) -> Tables:
     """The same tables fed the trees' own columns (no transform): for probe rows."""
-    return dataclasses.replace(t, transform="")
+    return replace(t, transform="")
 
 
 def verify(estimator: Any, forest: Forest, t: Tables) -> float:

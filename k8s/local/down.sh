@@ -102,7 +102,6 @@ main() {
   remove_cgroups
   remove_made_dirs
   rm -rf "$STATE_DIR" "$RUN_STATE" /run/containerd "$KUBECONFIG_FILE"
-  rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null || true
   [[ "${1:-}" == --quiet ]] || log "stopped; the host is as before"
 }
 
